@@ -1,0 +1,22 @@
+//! aofd: a Redis-compatible in-memory key-value daemon with Redis 7 multi-part AOF persistence.
+//!
+//! # Layout
+//! - [`protocol`]: RESP request parsing and reply encoding; no I/O.
+//! - [`db`]: the keyspace — databases, values, expiry times, glob matching.
+//! - [`cmd`]: the command table and every command family, one file each.
+//! - [`server`]: the data thread — listeners, connections, client registry, blocking, WATCH,
+//!   pub/sub, statistics.
+//! - [`config`]: every parameter, and loading them from defaults, files, environment and flags.
+//! - [`logging`]: log output in readable sentences.
+//! - [`app`]: wires it together for the binary.
+//!
+//! See ARCHITECTURE.md for the invariants that hold these together.
+
+pub mod app;
+pub mod cmd;
+pub mod config;
+pub mod db;
+pub mod logging;
+pub mod numeric;
+pub mod protocol;
+pub mod server;

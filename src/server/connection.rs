@@ -1,0 +1,238 @@
+//! One client connection: read requests, execute them on the data thread, write the replies.
+//!
+//! Pipelining: every complete request in the read buffer is executed in order and all their
+//! replies leave in one write. A blocked client stops being served until its command completes;
+//! pub/sub messages and CLIENT KILL arrive through the client's channel and `Notify`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::cmd::{self, BlockRequest, Outcome};
+use crate::protocol::{ParseLimits, ProtocolError, Reply, RequestParser};
+
+use super::blocking::Waiter;
+use super::client::ClientId;
+use super::state::ServerState;
+
+/// Initial size of the read buffer; it grows for large arguments.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Everything a connection task needs besides its socket.
+pub struct ConnectionContext {
+    /// The shared server state.
+    pub state: Rc<RefCell<ServerState>>,
+    /// This client's id (registered in `state.clients`).
+    pub id: ClientId,
+    /// Messages pushed to this client (pub/sub).
+    pub push_rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    /// Signalled to close the connection.
+    pub kill: Rc<Notify>,
+}
+
+/// Why a connection ended.
+enum End {
+    Closed,
+    Io,
+}
+
+/// Serves one client until it disconnects, is killed, or breaks the protocol; then unregisters it.
+pub async fn serve<S>(mut stream: S, mut cx: ConnectionContext)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let _ = run(&mut stream, &mut cx).await;
+    cx.state.borrow_mut().remove_client(cx.id);
+    let _ = stream.shutdown().await;
+}
+
+async fn run<S>(stream: &mut S, cx: &mut ConnectionContext) -> End
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut parser = RequestParser::new();
+    let mut out = Reply::default();
+    loop {
+        let (close, block) = execute_buffered(cx, &mut parser, &mut rbuf, &mut out);
+        if !out.is_empty() && write(stream, cx, &mut out.buf).await.is_err() {
+            return End::Io;
+        }
+        if close {
+            return End::Closed;
+        }
+        if let Some(block) = block {
+            match wait_blocked(stream, cx, &mut rbuf, block).await {
+                Some(mut reply) => {
+                    if write(stream, cx, &mut reply).await.is_err() {
+                        return End::Io;
+                    }
+                    continue;
+                }
+                None => return End::Closed,
+            }
+        }
+        let idle_deadline = idle_deadline(cx);
+        tokio::select! {
+            biased;
+            () = cx.kill.notified() => return End::Closed,
+            msg = cx.push_rx.recv() => {
+                let Some(mut msg) = msg else { return End::Closed };
+                while let Ok(more) = cx.push_rx.try_recv() {
+                    msg.extend_from_slice(&more);
+                }
+                if write(stream, cx, &mut msg).await.is_err() {
+                    return End::Io;
+                }
+            }
+            read = stream.read_buf(&mut rbuf) => match read {
+                Ok(0) | Err(_) => return End::Io,
+                Ok(n) => cx.state.borrow_mut().stats.net_input_bytes += n as u64,
+            },
+            () = sleep_until(idle_deadline) => {
+                tracing::debug!(client = cx.id, "Closing idle client.");
+                return End::Closed;
+            }
+        }
+        if rbuf.capacity() - rbuf.len() < 1024 && !parser.is_mid_request() {
+            rbuf.reserve(READ_CHUNK);
+        }
+    }
+}
+
+/// Executes every complete request in `rbuf`. Returns whether to close after writing the
+/// replies, and a block request if the last command blocked.
+fn execute_buffered(
+    cx: &ConnectionContext,
+    parser: &mut RequestParser,
+    rbuf: &mut BytesMut,
+    out: &mut Reply,
+) -> (bool, Option<BlockRequest>) {
+    let mut state = cx.state.borrow_mut();
+    let st = &mut *state;
+    loop {
+        let Some(client) = st.clients.get(&cx.id) else {
+            return (true, None);
+        };
+        if client.killed || st.shutdown_requested {
+            return (true, None);
+        }
+        out.resp = client.resp;
+        let limits = ParseLimits {
+            max_bulk_len: st.config.proto_max_bulk_len,
+            query_buffer_limit: st.config.client_query_buffer_limit,
+            auth_required: !client.authenticated,
+        };
+        match parser.parse(rbuf, &limits) {
+            Ok(Some(args)) => match cmd::execute(st, cx.id, out, args) {
+                Outcome::Continue => {}
+                Outcome::Close => return (true, None),
+                Outcome::Block(block) => return (false, Some(block)),
+            },
+            Ok(None) => return (false, None),
+            Err(ProtocolError::Reply(msg)) => {
+                tracing::info!(client = cx.id, error = %msg, "Closing client after a protocol error.");
+                out.error(&format!("ERR {msg}"));
+                return (true, None);
+            }
+            Err(ProtocolError::QueryBufferLimit) => {
+                tracing::warn!(
+                    client = cx.id,
+                    "Closing client that reached max query buffer length."
+                );
+                return (true, None);
+            }
+        }
+    }
+}
+
+/// Waits until a blocked command is served, times out, or the client goes away. Returns the
+/// reply to send, or `None` to close the connection.
+async fn wait_blocked<S>(
+    stream: &mut S,
+    cx: &mut ConnectionContext,
+    rbuf: &mut BytesMut,
+    block: BlockRequest,
+) -> Option<Vec<u8>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (reply_tx, mut reply_rx) = oneshot::channel();
+    let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
+    {
+        let mut st = cx.state.borrow_mut();
+        let db = st.clients.get(&cx.id).map_or(0, |c| c.db);
+        let waiter = Waiter {
+            db,
+            keys: block.keys.into_iter().map(Into::into).collect(),
+            args: block.args,
+            reply_tx,
+        };
+        st.blocking.block(cx.id, waiter);
+        st.client(cx.id).blocked = true;
+    }
+    loop {
+        tokio::select! {
+            biased;
+            served = &mut reply_rx => return served.ok(),
+            () = cx.kill.notified() => return None,
+            () = sleep_until(deadline) => {
+                let mut st = cx.state.borrow_mut();
+                if st.blocking.unblock(cx.id).is_some() {
+                    let client = st.client(cx.id);
+                    client.blocked = false;
+                    let mut out = Reply::new(client.resp);
+                    out.null_array();
+                    return Some(out.buf);
+                }
+                // Served in the same instant: the reply is already in the channel.
+                return reply_rx.try_recv().ok();
+            }
+            // Keep reading so a disconnect is noticed; the bytes wait in the buffer.
+            read = stream.read_buf(rbuf) => match read {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => cx.state.borrow_mut().stats.net_input_bytes += n as u64,
+            },
+        }
+    }
+}
+
+/// When an idle client must be closed (`timeout`), if ever. Pub/sub and blocked clients are
+/// exempt, as in Redis.
+fn idle_deadline(cx: &ConnectionContext) -> Option<tokio::time::Instant> {
+    let st = cx.state.borrow();
+    let timeout = st.config.timeout;
+    if timeout == 0 {
+        return None;
+    }
+    let client = st.clients.get(&cx.id)?;
+    if client.subscription_count() > 0 || client.blocked {
+        return None;
+    }
+    let idle = Instant::now().saturating_duration_since(client.last_interaction);
+    let left = std::time::Duration::from_secs(timeout).saturating_sub(idle);
+    Some(tokio::time::Instant::now() + left)
+}
+
+/// Sleeps until `deadline`, or forever.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes `buf` completely and clears it.
+async fn write<S>(stream: &mut S, cx: &ConnectionContext, buf: &mut Vec<u8>) -> std::io::Result<()>
+where
+    S: AsyncWrite + Unpin,
+{
+    stream.write_all(buf).await?;
+    cx.state.borrow_mut().stats.net_output_bytes += buf.len() as u64;
+    buf.clear();
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! The data thread: listeners, connection tasks, background cycles, and orderly shutdown.
+//!
+//! `start` binds every listener on the caller's thread (so a bad address fails at once and port
+//! 0 resolves), then moves them to a new thread that runs a current-thread tokio runtime. That
+//! thread owns the `ServerState`; every connection task runs on it.
+
+pub mod blocking;
+pub mod client;
+pub mod connection;
+pub mod pubsub;
+pub mod state;
+pub mod stats;
+pub mod watch;
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{mpsc, Notify};
+use tokio::task::LocalSet;
+
+use crate::config::Config;
+use client::{Client, Peer};
+use connection::ConnectionContext;
+use state::ServerState;
+
+/// A running server, as returned by [`start`].
+pub struct RunningServer {
+    /// The TCP addresses the data port listens on (with the real port when 0 was asked for).
+    pub tcp_addrs: Vec<SocketAddr>,
+    /// The Unix socket path, if any.
+    pub unix_path: Option<PathBuf>,
+    /// Notified to request shutdown from outside the data thread.
+    pub shutdown: Arc<Notify>,
+    /// The data thread; it returns when the server has shut down.
+    pub thread: std::thread::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The first TCP port, for tests and logs.
+    pub fn port(&self) -> u16 {
+        self.tcp_addrs.first().map_or(0, SocketAddr::port)
+    }
+
+    /// Requests shutdown and waits for the data thread to finish.
+    pub fn stop(self) {
+        self.shutdown.notify_one();
+        let _ = self.thread.join();
+    }
+}
+
+/// Options that are not configuration parameters.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StartOptions {
+    /// Install SIGTERM/SIGINT handlers that shut the server down (the binary does; tests don't).
+    pub handle_signals: bool,
+    /// Listen on an ephemeral TCP port chosen by the kernel, whatever `port` says (tests).
+    /// In the configuration, port 0 keeps Redis's meaning: no TCP listener.
+    pub ephemeral_port: bool,
+}
+
+/// Binds the listeners described by `config` and starts the data thread.
+///
+/// # Errors
+/// An error naming the address when a listener cannot be bound, or when the thread cannot start.
+pub fn start(config: Config, options: StartOptions) -> std::io::Result<RunningServer> {
+    let mut std_tcp = Vec::new();
+    let port = if options.ephemeral_port {
+        0
+    } else {
+        config.port
+    };
+    if config.port != 0 || options.ephemeral_port {
+        for host in &config.bind {
+            let host = host.trim_start_matches('-');
+            let addr = format!("{host}:{port}");
+            let addr = if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                addr
+            };
+            let listener = std::net::TcpListener::bind(&addr).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("Could not create server TCP listening socket {addr}: {e}"),
+                )
+            })?;
+            listener.set_nonblocking(true)?;
+            std_tcp.push(listener);
+        }
+    }
+    let tcp_addrs = std_tcp
+        .iter()
+        .map(std::net::TcpListener::local_addr)
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let std_unix = match &config.unixsocket {
+        Some(path) if !path.is_empty() => {
+            let _ = std::fs::remove_file(path);
+            let listener = std::os::unix::net::UnixListener::bind(path).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("Failed opening Unix socket {path}: {e}"))
+            })?;
+            if config.unixsocketperm != 0 {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(
+                    path,
+                    std::fs::Permissions::from_mode(config.unixsocketperm),
+                )?;
+            }
+            listener.set_nonblocking(true)?;
+            Some((listener, PathBuf::from(path)))
+        }
+        _ => None,
+    };
+    let unix_path = std_unix.as_ref().map(|(_, p)| p.clone());
+    let shutdown = Arc::new(Notify::new());
+    let thread_shutdown = shutdown.clone();
+    let thread = std::thread::Builder::new()
+        .name("aofd-data".to_string())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, "Could not start the data thread runtime.");
+                    return;
+                }
+            };
+            let local = LocalSet::new();
+            local.block_on(&runtime, async move {
+                run(config, std_tcp, std_unix, thread_shutdown, options).await;
+            });
+        })?;
+    Ok(RunningServer {
+        tcp_addrs,
+        unix_path,
+        shutdown,
+        thread,
+    })
+}
+
+/// The data thread's main task: accept until shutdown, then drain.
+async fn run(
+    config: Config,
+    std_tcp: Vec<std::net::TcpListener>,
+    std_unix: Option<(std::os::unix::net::UnixListener, PathBuf)>,
+    external_shutdown: Arc<Notify>,
+    options: StartOptions,
+) {
+    let hz = config.hz.clamp(1, 500);
+    let state = Rc::new(RefCell::new(ServerState::new(config)));
+    let shutdown = Rc::new(Notify::new());
+    state.borrow_mut().shutdown_notify = Some(shutdown.clone());
+
+    for listener in std_tcp {
+        match TcpListener::from_std(listener) {
+            Ok(listener) => {
+                tokio::task::spawn_local(accept_tcp(listener, state.clone()));
+            }
+            Err(e) => tracing::error!(error = %e, "Could not register a TCP listener."),
+        }
+    }
+    if let Some((listener, path)) = std_unix {
+        match UnixListener::from_std(listener) {
+            Ok(listener) => {
+                tokio::task::spawn_local(accept_unix(listener, path, state.clone()));
+            }
+            Err(e) => tracing::error!(error = %e, "Could not register the Unix socket listener."),
+        }
+    }
+    tokio::task::spawn_local(background_cycle(state.clone(), hz));
+    tracing::info!("Ready to accept connections");
+
+    tokio::select! {
+        () = shutdown.notified() => {}
+        () = external_shutdown.notified() => {}
+        () = signals(options.handle_signals) => {}
+    }
+    drain(&state).await;
+}
+
+/// Waits for SIGTERM or SIGINT when asked to, and logs it in Redis's words.
+async fn signals(enabled: bool) {
+    use tokio::signal::unix::{signal, SignalKind};
+    if !enabled {
+        return std::future::pending().await;
+    }
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("Could not install signal handlers.");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+        _ = int.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+    }
+}
+
+/// Stops accepting, lets every connection flush what it has, and waits (bounded) for them.
+async fn drain(state: &Rc<RefCell<ServerState>>) {
+    {
+        let mut st = state.borrow_mut();
+        st.shutdown_requested = true;
+        for client in st.clients.values_mut() {
+            client.request_kill();
+        }
+    }
+    for _ in 0..200 {
+        if state.borrow().clients.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let st = state.borrow();
+    if let Some(path) = &st.config.unixsocket {
+        let _ = std::fs::remove_file(path);
+    }
+    tracing::warn!("Redis is now ready to exit, bye bye...");
+}
+
+/// Runs the periodic work (Redis `serverCron` subset): active expiry.
+async fn background_cycle(state: Rc<RefCell<ServerState>>, hz: u32) {
+    let period = Duration::from_millis(u64::from(1000 / hz));
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let mut st = state.borrow_mut();
+        if st.shutdown_requested {
+            return;
+        }
+        // A quarter of the period, like Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC.
+        st.active_expire_cycle(period / 4);
+    }
+}
+
+async fn accept_tcp(listener: TcpListener, state: Rc<RefCell<ServerState>>) {
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "Accepting a client connection failed.");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if state.borrow().shutdown_requested {
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().unwrap_or(addr);
+        let fd = stream.as_raw_fd();
+        admit(stream, Peer::Tcp { addr, local }, fd, &state).await;
+    }
+}
+
+async fn accept_unix(listener: UnixListener, path: PathBuf, state: Rc<RefCell<ServerState>>) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "Accepting a Unix socket connection failed.");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if state.borrow().shutdown_requested {
+            return;
+        }
+        let fd = stream.as_raw_fd();
+        let peer = Peer::Unix {
+            path: path.display().to_string(),
+        };
+        admit(stream, peer, fd, &state).await;
+    }
+}
+
+/// Registers a new client (or refuses it at `maxclients`) and spawns its connection task.
+async fn admit<S>(mut stream: S, peer: Peer, fd: i32, state: &Rc<RefCell<ServerState>>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+{
+    let (push_tx, push_rx) = mpsc::unbounded_channel();
+    let registered = {
+        let mut st = state.borrow_mut();
+        st.stats.total_connections_received += 1;
+        if st.clients.len() as u64 >= st.config.maxclients {
+            st.stats.rejected_connections += 1;
+            None
+        } else {
+            let id = st.next_client_id;
+            st.next_client_id += 1;
+            let authenticated = st.config.requirepass.is_empty();
+            let client = Client::new(id, peer, fd, authenticated, push_tx);
+            let kill = client.kill.clone();
+            st.clients.insert(id, client);
+            Some((id, kill))
+        }
+    };
+    let Some((id, kill)) = registered else {
+        // Redis writes this error and closes the connection.
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    };
+    let cx = ConnectionContext {
+        state: state.clone(),
+        id,
+        push_rx,
+        kill,
+    };
+    tokio::task::spawn_local(connection::serve(stream, cx));
+}
