@@ -29,6 +29,26 @@ impl Watches {
         }
     }
 
+    /// Marks the watchers of every watched key of `db` that currently exists (FLUSHDB,
+    /// FLUSHALL), as Redis's `touchAllWatchedKeysInDb` does: call it before emptying the db.
+    pub fn touch_existing_in_db(
+        &mut self,
+        clients: &mut BTreeMap<ClientId, Client>,
+        dbs: &[crate::db::Db],
+        db: usize,
+    ) {
+        for ((watched_db, key), ids) in &self.by_key {
+            if *watched_db != db || !dbs[db].keys.contains_key(key) {
+                continue;
+            }
+            for id in ids {
+                if let Some(c) = clients.get_mut(id) {
+                    c.dirty_cas = true;
+                }
+            }
+        }
+    }
+
     /// Drops every watch of client `id` (UNWATCH, EXEC, DISCARD, disconnect).
     pub fn unwatch_all(&mut self, id: ClientId, watched: &[(usize, Key)]) {
         for slot in watched {
