@@ -1137,6 +1137,24 @@ mod tests {
         assert!(srv.dbs[0].is_empty());
     }
 
+    /// RESP3 nulls for the non-blocking commands (HELLO is not in this branch).
+    #[test]
+    fn resp3_nulls() {
+        let mut srv = server();
+        srv.client(1).resp = Resp::V3;
+        for (args, want) in [
+            (&["LPOP", "k"][..], "_\r\n"),
+            (&["RPOP", "k", "2"], "_\r\n"),
+            (&["LMPOP", "1", "k", "LEFT"], "_\r\n"),
+            (&["LPOS", "k", "x"], "_\r\n"),
+            (&["LINDEX", "k", "0"], "_\r\n"),
+            (&["LMOVE", "k", "d", "LEFT", "LEFT"], "_\r\n"),
+            (&["LPOS", "k", "x", "COUNT", "0"], "*0\r\n"),
+        ] {
+            assert_eq!(run(&mut srv, CallMode::Normal, args).0, want, "{args:?}");
+        }
+    }
+
     /// While re-executing, a key of the wrong type is skipped instead of answering WRONGTYPE.
     #[test]
     fn reprocessing_treats_wrong_type_as_empty() {
