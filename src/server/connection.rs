@@ -58,15 +58,15 @@ where
     let mut parser = RequestParser::new();
     let mut out = Reply::default();
     loop {
-        let (close, block) = execute_buffered(cx, &mut parser, &mut rbuf, &mut out);
+        let (close, blocked) = execute_buffered(cx, &mut parser, &mut rbuf, &mut out);
         if !out.is_empty() && write(stream, cx, &mut out.buf).await.is_err() {
             return End::Io;
         }
         if close {
             return End::Closed;
         }
-        if let Some(block) = block {
-            match wait_blocked(stream, cx, &mut rbuf, block).await {
+        if let Some(blocked) = blocked {
+            match wait_blocked(stream, cx, &mut rbuf, blocked).await {
                 Some(mut reply) => {
                     if write(stream, cx, &mut reply).await.is_err() {
                         return End::Io;
@@ -104,14 +104,20 @@ where
     }
 }
 
+/// A client registered as blocked: where its reply will come from, and when it times out.
+struct Blocked {
+    reply_rx: oneshot::Receiver<Vec<u8>>,
+    deadline: Option<tokio::time::Instant>,
+}
+
 /// Executes every complete request in `rbuf`. Returns whether to close after writing the
-/// replies, and a block request if the last command blocked.
+/// replies, and the registration if the last command blocked.
 fn execute_buffered(
     cx: &ConnectionContext,
     parser: &mut RequestParser,
     rbuf: &mut BytesMut,
     out: &mut Reply,
-) -> (bool, Option<BlockRequest>) {
+) -> (bool, Option<Blocked>) {
     let mut state = cx.state.borrow_mut();
     let st = &mut *state;
     loop {
@@ -131,7 +137,9 @@ fn execute_buffered(
             Ok(Some(args)) => match cmd::execute(st, cx.id, out, args) {
                 Outcome::Continue => {}
                 Outcome::Close => return (true, None),
-                Outcome::Block(block) => return (false, Some(block)),
+                // Register now, in the same borrow: writing earlier replies may yield, and a push
+                // by another client in between must already find this waiter.
+                Outcome::Block(block) => return (false, Some(register_blocked(st, cx.id, block))),
             },
             Ok(None) => return (false, None),
             Err(ProtocolError::Reply(msg)) => {
@@ -150,31 +158,37 @@ fn execute_buffered(
     }
 }
 
+/// Registers client `id` as waiting for `block`; its timeout starts now.
+fn register_blocked(st: &mut ServerState, id: ClientId, block: BlockRequest) -> Blocked {
+    let (reply_tx, reply_rx) = oneshot::channel();
+    let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
+    let db = st.clients.get(&id).map_or(0, |c| c.db);
+    let waiter = Waiter {
+        db,
+        keys: block.keys.into_iter().map(Into::into).collect(),
+        args: block.args,
+        reply_tx,
+    };
+    st.blocking.block(id, waiter);
+    st.client(id).blocked = true;
+    Blocked { reply_rx, deadline }
+}
+
 /// Waits until a blocked command is served, times out, or the client goes away. Returns the
 /// reply to send, or `None` to close the connection.
 async fn wait_blocked<S>(
     stream: &mut S,
     cx: &mut ConnectionContext,
     rbuf: &mut BytesMut,
-    block: BlockRequest,
+    blocked: Blocked,
 ) -> Option<Vec<u8>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (reply_tx, mut reply_rx) = oneshot::channel();
-    let deadline = block.timeout.map(|t| tokio::time::Instant::now() + t);
-    {
-        let mut st = cx.state.borrow_mut();
-        let db = st.clients.get(&cx.id).map_or(0, |c| c.db);
-        let waiter = Waiter {
-            db,
-            keys: block.keys.into_iter().map(Into::into).collect(),
-            args: block.args,
-            reply_tx,
-        };
-        st.blocking.block(cx.id, waiter);
-        st.client(cx.id).blocked = true;
-    }
+    let Blocked {
+        mut reply_rx,
+        deadline,
+    } = blocked;
     loop {
         tokio::select! {
             biased;
