@@ -69,20 +69,24 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
 /// `timeout is out of range`.
 pub fn timeout(arg: &[u8]) -> Result<Option<Duration>, CmdError> {
     let secs = parse_f64(arg).ok_or(TIMEOUT_NOT_FLOAT)?;
-    if secs.is_infinite() {
-        return Err(TIMEOUT_NOT_FLOAT);
-    }
-    if secs < 0.0 {
+    let ms = secs * 1000.0;
+    // Redis converts with a C cast to long long: it truncates toward zero, and on x86 anything out
+    // of range (infinities included) becomes LLONG_MIN, which then reads as negative.
+    let ms = if ms.is_finite() && ms.abs() < 9.223_372_036_854_775e18 {
+        ms.trunc() as i64
+    } else {
+        i64::MIN
+    };
+    if ms < 0 {
         return Err(TIMEOUT_NEGATIVE);
     }
-    let ms = secs * 1000.0;
-    if ms > i64::MAX as f64 {
+    if ms > i64::MAX - crate::server::state::now_ms() {
         return Err(CmdError::fixed("ERR timeout is out of range"));
     }
-    // Redis truncates to whole milliseconds, and a timeout of 0 ms means "forever".
-    match ms as u64 {
+    // A timeout of 0 ms (including fractions below one millisecond) means "forever".
+    match ms {
         0 => Ok(None),
-        ms => Ok(Some(Duration::from_millis(ms))),
+        ms => Ok(Some(Duration::from_millis(ms.unsigned_abs()))),
     }
 }
 
@@ -123,5 +127,9 @@ mod tests {
         assert_eq!(timeout(b"0.5"), Ok(Some(Duration::from_millis(500))));
         assert_eq!(timeout(b"-1"), Err(TIMEOUT_NEGATIVE));
         assert_eq!(timeout(b"x"), Err(TIMEOUT_NOT_FLOAT));
+        assert_eq!(timeout(b"-0.0001"), Ok(None));
+        assert_eq!(timeout(b"0.0001"), Ok(None));
+        assert_eq!(timeout(b"inf"), Err(TIMEOUT_NEGATIVE));
+        assert_eq!(timeout(b"1e300"), Err(TIMEOUT_NEGATIVE));
     }
 }
