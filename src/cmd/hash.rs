@@ -707,8 +707,148 @@ fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::protocol::Resp;
+    use crate::server::client::{Client, ClientId, Peer};
+    use crate::server::state::ServerState;
+
+    /// A server with one registered client speaking `resp`, for reply-shape tests without
+    /// sockets (HELLO, which switches a connection to RESP3, belongs to another family).
+    pub(in crate::cmd) fn server(resp: Resp) -> (ServerState, ClientId) {
+        let mut srv = ServerState::new(Config::default());
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let peer = Peer::Unix {
+            path: String::new(),
+        };
+        let mut client = Client::new(1, peer, -1, true, tx);
+        client.resp = resp;
+        srv.clients.insert(1, client);
+        (srv, 1)
+    }
+
+    /// Runs one command and returns its reply as text.
+    pub(in crate::cmd) fn run(srv: &mut ServerState, id: ClientId, args: &[&str]) -> String {
+        let resp = srv.clients.get(&id).map_or(Resp::V2, |c| c.resp);
+        let mut out = Reply::new(resp);
+        let args = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        crate::cmd::execute(srv, id, &mut out, args);
+        String::from_utf8_lossy(&out.buf).into_owned()
+    }
+
+    /// Runs a command's handler directly and returns what it asked to propagate and its dirty
+    /// count (the AOF is not there yet to observe them end to end).
+    pub(in crate::cmd) fn propagation(
+        srv: &mut ServerState,
+        id: ClientId,
+        args: &[&str],
+    ) -> (Vec<String>, u64) {
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        let Some(spec) = crate::cmd::lookup_command(&args[0]) else {
+            panic!("no such command");
+        };
+        let mut out = Reply::new(Resp::V2);
+        let mut ctx = Ctx::new(srv, id, &mut out);
+        assert_eq!((spec.handler)(&mut ctx, &args), Ok(()));
+        let commands = ctx
+            .propagation
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| String::from_utf8_lossy(&c.join(&b' ')).into_owned())
+            .collect();
+        (commands, ctx.dirty)
+    }
+
+    #[test]
+    fn hincrbyfloat_propagates_as_hset() {
+        let (mut srv, id) = server(Resp::V2);
+        let (cmds, dirty) = propagation(&mut srv, id, &["HINCRBYFLOAT", "h", "f", "0.1"]);
+        assert_eq!((cmds, dirty), (vec!["HSET h f 0.1".to_string()], 1));
+        let (cmds, _) = propagation(&mut srv, id, &["HINCRBYFLOAT", "h", "f", "0.2"]);
+        assert_eq!(cmds, ["HSET h f 0.3"]);
+    }
+
+    #[test]
+    fn resp3_reply_shapes() {
+        let (mut srv, id) = server(Resp::V3);
+        assert_eq!(
+            run(&mut srv, id, &["HSET", "h", "a", "1", "b", "2"]),
+            ":2\r\n"
+        );
+        assert_eq!(
+            run(&mut srv, id, &["HGETALL", "h"]),
+            "%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
+        );
+        assert_eq!(run(&mut srv, id, &["HGETALL", "nokey"]), "%0\r\n");
+        assert_eq!(run(&mut srv, id, &["HKEYS", "nokey"]), "*0\r\n");
+        assert_eq!(run(&mut srv, id, &["HVALS", "nokey"]), "*0\r\n");
+        assert_eq!(
+            run(&mut srv, id, &["HKEYS", "h"]),
+            "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+        );
+        assert_eq!(run(&mut srv, id, &["HGET", "h", "zz"]), "_\r\n");
+        assert_eq!(
+            run(&mut srv, id, &["HMGET", "h", "a", "zz"]),
+            "*2\r\n$1\r\n1\r\n_\r\n"
+        );
+        assert_eq!(run(&mut srv, id, &["HRANDFIELD", "nokey"]), "_\r\n");
+        assert_eq!(run(&mut srv, id, &["HRANDFIELD", "nokey", "3"]), "*0\r\n");
+        // With values, RESP3 nests each pair; the whole hash comes in storage order.
+        assert_eq!(
+            run(&mut srv, id, &["HRANDFIELD", "h", "5", "WITHVALUES"]),
+            "*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"
+        );
+        let repeated = run(&mut srv, id, &["HRANDFIELD", "h", "-3", "WITHVALUES"]);
+        assert!(repeated.starts_with("*3\r\n*2\r\n$1\r\n"), "{repeated}");
+        assert_eq!(repeated.matches("*2\r\n").count(), 3, "{repeated}");
+        let unique = run(&mut srv, id, &["HRANDFIELD", "h", "1", "WITHVALUES"]);
+        assert!(unique.starts_with("*1\r\n*2\r\n"), "{unique}");
+        assert_eq!(
+            run(&mut srv, id, &["HSCAN", "h", "0"]),
+            "*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
+        );
+        assert_eq!(
+            run(&mut srv, id, &["HINCRBYFLOAT", "h", "f", "1.5"]),
+            "$3\r\n1.5\r\n"
+        );
+    }
+
+    #[test]
+    fn resp2_hrandfield_with_values_is_flat() {
+        let (mut srv, id) = server(Resp::V2);
+        run(&mut srv, id, &["HSET", "h", "a", "1"]);
+        assert_eq!(
+            run(&mut srv, id, &["HRANDFIELD", "h", "-2", "WITHVALUES"]),
+            "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\na\r\n$1\r\n1\r\n"
+        );
+        assert_eq!(run(&mut srv, id, &["HGETALL", "nokey"]), "*0\r\n");
+    }
+
+    #[test]
+    fn writes_are_counted_and_propagated() {
+        let (mut srv, id) = server(Resp::V2);
+        run(&mut srv, id, &["HSET", "h", "a", "1"]);
+        let (dirty, propagated) = (srv.stats.dirty, srv.stats.propagated);
+        assert_eq!(dirty, 1);
+        // Failures and no-ops change nothing.
+        run(&mut srv, id, &["HDEL", "h", "zz"]);
+        run(&mut srv, id, &["HSETNX", "h", "a", "2"]);
+        run(&mut srv, id, &["HINCRBY", "h", "a", "x"]);
+        assert_eq!((srv.stats.dirty, srv.stats.propagated), (dirty, propagated));
+        run(&mut srv, id, &["HINCRBYFLOAT", "h", "a", "0.5"]);
+        assert_eq!(srv.stats.dirty, dirty + 1);
+        assert_eq!(srv.stats.propagated, propagated + 1);
+        run(&mut srv, id, &["HDEL", "h", "a"]);
+        assert!(srv.dbs[0].is_empty());
+    }
 
     #[test]
     fn cursors_parse_like_strtoul() {

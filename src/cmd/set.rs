@@ -724,3 +724,114 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     scan_reply(out, next, picked.len(), picked.into_iter());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::hash::tests::{propagation, run, server};
+    use crate::protocol::Resp;
+
+    #[test]
+    fn resp3_reply_shapes() {
+        let (mut srv, id) = server(Resp::V3);
+        assert_eq!(run(&mut srv, id, &["SADD", "a", "3", "1", "2"]), ":3\r\n");
+        run(&mut srv, id, &["SADD", "b", "2", "3", "4"]);
+        assert_eq!(
+            run(&mut srv, id, &["SMEMBERS", "a"]),
+            "~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+        );
+        assert_eq!(run(&mut srv, id, &["SMEMBERS", "nokey"]), "~0\r\n");
+        assert_eq!(
+            run(&mut srv, id, &["SINTER", "a", "b"]),
+            "~2\r\n$1\r\n2\r\n$1\r\n3\r\n"
+        );
+        assert_eq!(run(&mut srv, id, &["SINTER", "a", "nokey"]), "~0\r\n");
+        assert_eq!(
+            run(&mut srv, id, &["SUNION", "a", "b"]),
+            "~4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n"
+        );
+        assert_eq!(run(&mut srv, id, &["SDIFF", "a", "b"]), "~1\r\n$1\r\n1\r\n");
+        assert_eq!(run(&mut srv, id, &["SDIFF", "nokey", "a"]), "~0\r\n");
+        assert_eq!(run(&mut srv, id, &["SISMEMBER", "a", "1"]), ":1\r\n");
+        assert_eq!(
+            run(&mut srv, id, &["SMISMEMBER", "a", "1", "9"]),
+            "*2\r\n:1\r\n:0\r\n"
+        );
+        assert_eq!(
+            run(&mut srv, id, &["SSCAN", "a", "0"]),
+            "*2\r\n$1\r\n0\r\n*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+        );
+        assert_eq!(run(&mut srv, id, &["SRANDMEMBER", "nokey"]), "_\r\n");
+        assert_eq!(run(&mut srv, id, &["SRANDMEMBER", "a", "0"]), "*0\r\n");
+        // SRANDMEMBER answers with an array, SPOP with a set.
+        assert_eq!(
+            run(&mut srv, id, &["SRANDMEMBER", "a", "5"]),
+            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+        );
+        assert_eq!(run(&mut srv, id, &["SPOP", "nokey"]), "_\r\n");
+        assert_eq!(run(&mut srv, id, &["SPOP", "nokey", "2"]), "~0\r\n");
+        assert_eq!(run(&mut srv, id, &["SPOP", "a", "0"]), "~0\r\n");
+        assert!(run(&mut srv, id, &["SPOP", "b", "1"]).starts_with("~1\r\n$1\r\n"));
+        assert_eq!(
+            run(&mut srv, id, &["SPOP", "a", "5"]),
+            "~3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+        );
+        assert!(srv.dbs[0].get(b"a").is_none());
+    }
+
+    #[test]
+    fn resp2_empty_replies() {
+        let (mut srv, id) = server(Resp::V2);
+        assert_eq!(run(&mut srv, id, &["SMEMBERS", "nokey"]), "*0\r\n");
+        assert_eq!(run(&mut srv, id, &["SPOP", "nokey", "3"]), "*0\r\n");
+        assert_eq!(run(&mut srv, id, &["SPOP", "nokey"]), "$-1\r\n");
+    }
+
+    #[test]
+    fn spop_propagates_what_it_removed() {
+        let (mut srv, id) = server(Resp::V2);
+        run(&mut srv, id, &["SADD", "s", "a", "b", "c", "d"]);
+        let (cmds, dirty) = propagation(&mut srv, id, &["SPOP", "s"]);
+        assert_eq!(cmds.len(), 1);
+        assert!(cmds[0].starts_with("SREM s "), "{cmds:?}");
+        assert_eq!(dirty, 1);
+        let (cmds, dirty) = propagation(&mut srv, id, &["SPOP", "s", "2"]);
+        assert_eq!(cmds.len(), 2);
+        assert!(cmds.iter().all(|c| c.starts_with("SREM s ")), "{cmds:?}");
+        assert_eq!(dirty, 2);
+        let (cmds, _) = propagation(&mut srv, id, &["SPOP", "s", "10"]);
+        assert_eq!(cmds, ["DEL s"]);
+        assert!(srv.dbs[0].is_empty());
+        let (cmds, dirty) = propagation(&mut srv, id, &["SPOP", "s", "10"]);
+        assert_eq!((cmds.len(), dirty), (0, 0));
+    }
+
+    #[test]
+    fn store_commands_count_changes_like_redis() {
+        let (mut srv, id) = server(Resp::V2);
+        // An empty result with no destination: SUNIONSTORE/SDIFFSTORE still count a change,
+        // SINTERSTORE does not.
+        assert_eq!(propagation(&mut srv, id, &["SUNIONSTORE", "d", "x"]).1, 1);
+        assert_eq!(propagation(&mut srv, id, &["SDIFFSTORE", "d", "x"]).1, 1);
+        assert_eq!(propagation(&mut srv, id, &["SINTERSTORE", "d", "x"]).1, 0);
+        run(&mut srv, id, &["SADD", "x", "1"]);
+        assert_eq!(propagation(&mut srv, id, &["SINTERSTORE", "d", "x"]).1, 1);
+        assert_eq!(
+            propagation(&mut srv, id, &["SINTERSTORE", "d", "nokey"]).1,
+            1
+        );
+        assert!(srv.dbs[0].get(b"d").is_none());
+    }
+
+    #[test]
+    fn intset_order_is_numeric_and_only_for_canonical_integers() {
+        let members: Vec<&[u8]> = vec![b"10", b"-5", b"3"];
+        assert_eq!(
+            intset_order(3, members.iter().copied()),
+            Some(vec![&b"-5"[..], b"3", b"10"])
+        );
+        let members: Vec<&[u8]> = vec![b"10", b"007"];
+        assert_eq!(intset_order(2, members.iter().copied()), None);
+        assert_eq!(intset_order(513, std::iter::empty()), None);
+    }
+}
