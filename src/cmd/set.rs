@@ -548,18 +548,17 @@ fn intersection<'s>(sets: &[Option<&'s Set>], limit: usize) -> Vec<&'s [u8]> {
     let Some((smallest, others)) = present.split_first() else {
         return Vec::new();
     };
-    let order = intset_order(smallest.len(), smallest.iter().map(|m| &m[..]));
-    let mut result = Vec::new();
-    let mut consider = |m: &'s [u8]| {
-        if (limit == 0 || result.len() < limit) && others.iter().all(|o| o.contains(m)) {
-            result.push(m);
-        }
-    };
-    match order {
-        Some(sorted) => sorted.into_iter().for_each(&mut consider),
-        None => smallest.iter().for_each(|m| consider(m)),
+    let candidates: Box<dyn Iterator<Item = &'s [u8]>> =
+        match intset_order(smallest.len(), smallest.iter().map(|m| &m[..])) {
+            Some(sorted) => Box::new(sorted.into_iter()),
+            None => Box::new(smallest.iter().map(|m| &m[..])),
+        };
+    let common = candidates.filter(|m| others.iter().all(|o| o.contains(*m)));
+    // SINTERCARD's LIMIT stops the walk early, as in Redis.
+    match limit {
+        0 => common.collect(),
+        n => common.take(n).collect(),
     }
-    result
 }
 
 /// Union or difference of `sets`, in the order Redis builds its result (first seen first).
@@ -821,6 +820,28 @@ mod tests {
             1
         );
         assert!(srv.dbs[0].get(b"d").is_none());
+    }
+
+    #[test]
+    fn stores_drop_the_destination_ttl_and_expired_keys_are_missing() {
+        let (mut srv, id) = server(Resp::V2);
+        run(&mut srv, id, &["SADD", "a", "1"]);
+        run(&mut srv, id, &["SADD", "d", "9"]);
+        srv.dbs[0].set_expire(b"d", i64::MAX);
+        assert_eq!(run(&mut srv, id, &["SUNIONSTORE", "d", "a"]), ":1\r\n");
+        assert_eq!(srv.dbs[0].expire_at(b"d"), None);
+        run(&mut srv, id, &["SADD", "e", "5"]);
+        srv.dbs[0].set_expire(b"e", 1);
+        assert_eq!(run(&mut srv, id, &["SMEMBERS", "e"]), "*0\r\n");
+        assert!(srv.dbs[0].get(b"e").is_none());
+        run(&mut srv, id, &["SADD", "e", "5"]);
+        srv.dbs[0].set_expire(b"e", 1);
+        assert_eq!(run(&mut srv, id, &["SMOVE", "e", "a", "5"]), ":0\r\n");
+        run(&mut srv, id, &["HSET", "h", "f", "v"]);
+        srv.dbs[0].set_expire(b"h", 1);
+        assert_eq!(run(&mut srv, id, &["HGET", "h", "f"]), "$-1\r\n");
+        assert_eq!(run(&mut srv, id, &["HSET", "h", "g", "v"]), ":1\r\n");
+        assert_eq!(srv.dbs[0].expire_at(b"h"), None);
     }
 
     #[test]
