@@ -896,3 +896,286 @@ fn object_help(ctx: &mut Ctx<'_>, _a: &[Bytes]) -> CmdResult {
     }
     Ok(())
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Handler-level tests: values of every type (whose commands live in other families) are
+    //! put straight into the keyspace, and what a command propagates is checked directly.
+
+    use std::collections::VecDeque;
+
+    use indexmap::{IndexMap, IndexSet};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::db::zset::ZSet;
+    use crate::protocol::{Reply, Resp};
+    use crate::server::state::ServerState;
+
+    /// What running one command produced.
+    pub(crate) struct Run {
+        /// The reply bytes as text.
+        pub reply: String,
+        /// The command's `dirty` count.
+        pub dirty: u64,
+        /// What it asked to propagate instead of itself, as text arguments.
+        pub propagated: Option<Vec<Vec<String>>>,
+    }
+
+    /// A server with default configuration and no clients.
+    pub(crate) fn server() -> ServerState {
+        ServerState::new(Config::default())
+    }
+
+    /// Runs one command in database 0 as `cmd::call` would, without the bookkeeping.
+    pub(crate) fn run(srv: &mut ServerState, argv: &[&str]) -> Run {
+        let a: Vec<Bytes> = argv.iter().map(|s| Bytes::from(s.to_string())).collect();
+        let mut out = Reply::new(Resp::V2);
+        let spec = match crate::cmd::resolve(&a) {
+            Ok(spec) if spec.arity_ok(a.len()) => spec,
+            Ok(spec) => {
+                return Run {
+                    reply: format!("-{}\r\n", wrong_arity(spec.full_name)),
+                    dirty: 0,
+                    propagated: None,
+                }
+            }
+            Err(e) => {
+                return Run {
+                    reply: format!("-{e}\r\n"),
+                    dirty: 0,
+                    propagated: None,
+                }
+            }
+        };
+        let mut ctx = Ctx::new(srv, 0, &mut out);
+        let result = (spec.handler)(&mut ctx, &a);
+        let dirty = ctx.dirty;
+        let propagated = ctx.propagation.take().map(|cmds| {
+            cmds.into_iter()
+                .map(|c| {
+                    c.iter()
+                        .map(|x| String::from_utf8_lossy(x).into_owned())
+                        .collect()
+                })
+                .collect()
+        });
+        drop(ctx);
+        if let Err(e) = result {
+            out.error(e.text());
+        }
+        Run {
+            reply: String::from_utf8_lossy(&out.buf).into_owned(),
+            dirty,
+            propagated,
+        }
+    }
+
+    /// Runs a command and returns only its reply.
+    pub(crate) fn reply(srv: &mut ServerState, argv: &[&str]) -> String {
+        run(srv, argv).reply
+    }
+
+    fn list(items: &[&str]) -> Value {
+        Value::List(Box::new(
+            items
+                .iter()
+                .map(|s| s.as_bytes().to_vec())
+                .collect::<VecDeque<_>>(),
+        ))
+    }
+
+    fn hash(n: usize, value_len: usize) -> Value {
+        let map: IndexMap<Vec<u8>, Vec<u8>> = (0..n)
+            .map(|i| (format!("f{i}").into_bytes(), vec![b'v'; value_len]))
+            .collect();
+        Value::Hash(Box::new(map))
+    }
+
+    fn set_of(members: impl IntoIterator<Item = String>) -> Value {
+        let set: IndexSet<Vec<u8>> = members.into_iter().map(String::into_bytes).collect();
+        Value::Set(Box::new(set))
+    }
+
+    fn zset(n: usize, member_len: usize) -> Value {
+        let mut z = ZSet::default();
+        for i in 0..n {
+            let mut m = format!("{i}-").into_bytes();
+            m.resize(member_len.max(m.len()), b'm');
+            z.scores.insert(m, i as f64);
+        }
+        Value::ZSet(Box::new(z))
+    }
+
+    fn put(srv: &mut ServerState, key: &str, value: Value) {
+        srv.dbs[0].set(key.as_bytes(), value);
+    }
+
+    #[test]
+    fn type_and_encoding_of_every_value_kind() {
+        let mut srv = server();
+        put(&mut srv, "l", list(&["a", "b"]));
+        put(&mut srv, "h", hash(3, 5));
+        put(&mut srv, "s", set_of(["1".into(), "-2".into()]));
+        put(&mut srv, "z", zset(3, 4));
+        for (key, ty, enc) in [
+            ("l", "list", "quicklist"),
+            ("h", "hash", "listpack"),
+            ("s", "set", "intset"),
+            ("z", "zset", "listpack"),
+        ] {
+            assert_eq!(reply(&mut srv, &["TYPE", key]), format!("+{ty}\r\n"));
+            assert_eq!(
+                reply(&mut srv, &["OBJECT", "ENCODING", key]),
+                format!("${}\r\n{enc}\r\n", enc.len())
+            );
+            assert_eq!(reply(&mut srv, &["OBJECT", "REFCOUNT", key]), ":1\r\n");
+            assert_eq!(reply(&mut srv, &["OBJECT", "IDLETIME", key]), ":0\r\n");
+        }
+    }
+
+    #[test]
+    fn encoding_thresholds_match_redis_7_0_defaults() {
+        assert_eq!(encoding(&hash(128, 64)), "listpack");
+        assert_eq!(encoding(&hash(129, 1)), "hashtable");
+        assert_eq!(encoding(&hash(1, 65)), "hashtable");
+        assert_eq!(encoding(&set_of((0..512).map(|i| i.to_string()))), "intset");
+        assert_eq!(
+            encoding(&set_of((0..513).map(|i| i.to_string()))),
+            "hashtable"
+        );
+        assert_eq!(encoding(&set_of(["1".into(), "01".into()])), "hashtable");
+        assert_eq!(encoding(&zset(128, 64)), "listpack");
+        assert_eq!(encoding(&zset(129, 1)), "skiplist");
+        assert_eq!(encoding(&zset(1, 65)), "skiplist");
+        assert_eq!(encoding(&list(&[])), "quicklist");
+        assert_eq!(
+            encoding(&Value::Str(b"-9223372036854775808".to_vec())),
+            "int"
+        );
+        assert_eq!(
+            encoding(&Value::Str(b"9223372036854775808".to_vec())),
+            "embstr"
+        );
+        assert_eq!(encoding(&Value::Str(vec![b'a'; 44])), "embstr");
+        assert_eq!(encoding(&Value::Str(vec![b'a'; 45])), "raw");
+        assert_eq!(encoding(&Value::Str(Vec::new())), "embstr");
+    }
+
+    #[test]
+    fn generic_commands_move_and_copy_every_kind() {
+        let mut srv = server();
+        put(&mut srv, "l", list(&["a", "b"]));
+        put(&mut srv, "h", hash(2, 3));
+        put(&mut srv, "s", set_of(["x".into()]));
+        put(&mut srv, "z", zset(2, 2));
+        srv.dbs[0].set_expire(b"h", i64::MAX);
+
+        assert_eq!(reply(&mut srv, &["RENAME", "l", "l2"]), "+OK\r\n");
+        assert_eq!(srv.dbs[0].get(b"l2"), Some(&list(&["a", "b"])));
+        assert_eq!(reply(&mut srv, &["RENAMENX", "h", "l2"]), ":0\r\n");
+        assert_eq!(reply(&mut srv, &["RENAMENX", "h", "h2"]), ":1\r\n");
+        assert_eq!(srv.dbs[0].expire_at(b"h2"), Some(i64::MAX));
+        assert_eq!(srv.dbs[0].expire_at(b"h"), None);
+
+        assert_eq!(reply(&mut srv, &["COPY", "h2", "h3"]), ":1\r\n");
+        assert_eq!(srv.dbs[0].get(b"h3"), srv.dbs[0].get(b"h2"));
+        assert_eq!(srv.dbs[0].expire_at(b"h3"), Some(i64::MAX));
+        if let Some(Value::Hash(h)) = srv.dbs[0].get_mut(b"h3") {
+            h.insert(b"new".to_vec(), b"v".to_vec());
+        }
+        assert_ne!(
+            srv.dbs[0].get(b"h3"),
+            srv.dbs[0].get(b"h2"),
+            "a copy is independent"
+        );
+
+        assert_eq!(reply(&mut srv, &["COPY", "z", "s"]), ":0\r\n");
+        assert_eq!(reply(&mut srv, &["COPY", "z", "s", "REPLACE"]), ":1\r\n");
+        assert_eq!(reply(&mut srv, &["TYPE", "s"]), "+zset\r\n");
+        assert_eq!(reply(&mut srv, &["COPY", "s", "s", "DB", "3"]), ":1\r\n");
+        assert_eq!(srv.dbs[3].get(b"s"), Some(&zset(2, 2)));
+
+        assert_eq!(reply(&mut srv, &["MOVE", "z", "3"]), ":1\r\n");
+        assert_eq!(reply(&mut srv, &["MOVE", "s", "3"]), ":0\r\n");
+        assert!(srv.dbs[3].get(b"z").is_some());
+        assert!(srv.dbs[0].get(b"z").is_none());
+
+        let r = run(&mut srv, &["DEL", "l2", "h2", "h3", "s", "missing"]);
+        assert_eq!(r.reply, ":4\r\n");
+        assert_eq!(r.dirty, 4);
+        assert!(srv.dbs[0].is_empty());
+    }
+
+    #[test]
+    fn scan_type_filters_every_kind() {
+        let mut srv = server();
+        put(&mut srv, "l", list(&["a"]));
+        put(&mut srv, "h", hash(1, 1));
+        put(&mut srv, "s", set_of(["x".into()]));
+        put(&mut srv, "z", zset(1, 1));
+        put(&mut srv, "str", Value::Str(b"v".to_vec()));
+        for (ty, key) in [
+            ("list", "l"),
+            ("HASH", "h"),
+            ("set", "s"),
+            ("zset", "z"),
+            ("string", "str"),
+        ] {
+            let expected = format!("*2\r\n$1\r\n0\r\n*1\r\n${}\r\n{key}\r\n", key.len());
+            assert_eq!(reply(&mut srv, &["SCAN", "0", "TYPE", ty]), expected);
+        }
+        assert_eq!(
+            reply(&mut srv, &["SCAN", "0", "TYPE", "stream"]),
+            "*2\r\n$1\r\n0\r\n*0\r\n"
+        );
+    }
+
+    #[test]
+    fn expire_family_propagates_absolute_times() {
+        let mut srv = server();
+        put(&mut srv, "k", Value::Str(b"v".to_vec()));
+        let r = run(&mut srv, &["EXPIRE", "k", "100", "NX"]);
+        assert_eq!(r.reply, ":1\r\n");
+        let at = srv.dbs[0].expire_at(b"k").unwrap_or_default();
+        assert_eq!(
+            r.propagated,
+            Some(vec![vec![
+                "PEXPIREAT".to_string(),
+                "k".to_string(),
+                at.to_string(),
+                "NX".to_string()
+            ]])
+        );
+        let r = run(&mut srv, &["PEXPIREAT", "k", "99999999999999"]);
+        assert_eq!(r.dirty, 1);
+        assert_eq!(srv.dbs[0].expire_at(b"k"), Some(99_999_999_999_999));
+        let r = run(&mut srv, &["PERSIST", "k"]);
+        assert_eq!((r.reply.as_str(), r.dirty), (":1\r\n", 1));
+        let r = run(&mut srv, &["PERSIST", "k"]);
+        assert_eq!((r.reply.as_str(), r.dirty), (":0\r\n", 0));
+        let r = run(&mut srv, &["EXPIRE", "k", "-5"]);
+        assert_eq!(r.reply, ":1\r\n");
+        assert_eq!(
+            r.propagated,
+            Some(vec![vec!["DEL".to_string(), "k".to_string()]])
+        );
+        assert!(srv.dbs[0].is_empty());
+        let r = run(&mut srv, &["EXPIRE", "k", "5"]);
+        assert_eq!((r.reply.as_str(), r.dirty), (":0\r\n", 0));
+    }
+
+    #[test]
+    fn scan_cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_cursor(b"5\0junk"), Some(5));
+        for bad in [&b" 1"[..], b"1 ", b"+", b"-", b"abc", b"1x"] {
+            assert_eq!(parse_cursor(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -781,3 +781,94 @@ mod tests {
         assert_eq!(str_range(0, 0, -1), None);
     }
 }
+
+#[cfg(test)]
+mod propagation_tests {
+    use crate::cmd::keys::tests::{reply, run, server};
+
+    fn argv(v: &[&str]) -> Option<Vec<Vec<String>>> {
+        Some(vec![v.iter().map(|s| s.to_string()).collect()])
+    }
+
+    #[test]
+    fn relative_expiry_is_propagated_as_pxat() {
+        let mut srv = server();
+        let r = run(&mut srv, &["SET", "k", "v", "EX", "100", "GET"]);
+        assert_eq!(r.reply, "$-1\r\n");
+        let at = srv.dbs[0].expire_at(b"k").unwrap_or_default().to_string();
+        assert_eq!(r.propagated, argv(&["SET", "k", "v", "PXAT", &at]));
+        let r = run(&mut srv, &["SETEX", "k", "100", "w"]);
+        let at = srv.dbs[0].expire_at(b"k").unwrap_or_default().to_string();
+        assert_eq!(r.propagated, argv(&["SET", "k", "w", "PXAT", &at]));
+        let r = run(&mut srv, &["SET", "k", "v", "PXAT", "99999999999999"]);
+        assert_eq!((r.propagated, r.dirty), (None, 1));
+        let r = run(&mut srv, &["SET", "k", "x", "get", "KEEPTTL", "GET"]);
+        assert_eq!(r.reply, "$1\r\nv\r\n");
+        assert_eq!(r.propagated, argv(&["SET", "k", "x", "KEEPTTL"]));
+        assert_eq!(srv.dbs[0].expire_at(b"k"), Some(99_999_999_999_999));
+    }
+
+    #[test]
+    fn rewritten_string_commands() {
+        let mut srv = server();
+        let r = run(&mut srv, &["INCRBYFLOAT", "f", "1.5"]);
+        assert_eq!(r.propagated, argv(&["SET", "f", "1.5", "KEEPTTL"]));
+        let r = run(&mut srv, &["GETSET", "f", "2"]);
+        assert_eq!(r.propagated, argv(&["SET", "f", "2"]));
+        let r = run(&mut srv, &["GETEX", "f"]);
+        assert_eq!((r.propagated, r.dirty), (None, 0));
+        let r = run(&mut srv, &["GETEX", "f", "PERSIST"]);
+        assert_eq!((r.propagated, r.dirty), (None, 0));
+        let r = run(&mut srv, &["GETEX", "f", "PXAT", "99999999999999"]);
+        assert_eq!(r.propagated, argv(&["PEXPIREAT", "f", "99999999999999"]));
+        let r = run(&mut srv, &["GETEX", "f", "PERSIST"]);
+        assert_eq!(r.propagated, argv(&["PERSIST", "f"]));
+        let r = run(&mut srv, &["GETEX", "f", "EXAT", "1"]);
+        assert_eq!(r.reply, "$1\r\n2\r\n");
+        assert_eq!(r.propagated, argv(&["DEL", "f"]));
+        assert_eq!(reply(&mut srv, &["GET", "f"]), "$-1\r\n");
+        let r = run(&mut srv, &["MSET", "a", "1", "b", "2"]);
+        assert_eq!((r.propagated, r.dirty), (None, 2));
+        let r = run(&mut srv, &["GETDEL", "a"]);
+        assert_eq!(r.propagated, argv(&["DEL", "a"]));
+        let r = run(&mut srv, &["GETDEL", "a"]);
+        assert_eq!((r.propagated, r.dirty), (None, 0));
+        let r = run(&mut srv, &["SETRANGE", "b", "0", ""]);
+        assert_eq!((r.reply.as_str(), r.dirty), (":1\r\n", 0));
+    }
+
+    #[test]
+    fn every_string_command_rejects_other_types() {
+        let mut srv = server();
+        let list = crate::db::Value::List(Box::default());
+        srv.dbs[0].set(b"l", list.clone());
+        let wrongtype = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+        for argv in [
+            &["GET", "l"][..],
+            &["SET", "l", "v", "GET"],
+            &["GETSET", "l", "v"],
+            &["GETDEL", "l"],
+            &["GETEX", "l", "PERSIST"],
+            &["APPEND", "l", "x"],
+            &["STRLEN", "l"],
+            &["INCR", "l"],
+            &["DECRBY", "l", "2"],
+            &["INCRBYFLOAT", "l", "1"],
+            &["GETRANGE", "l", "0", "1"],
+            &["SETRANGE", "l", "0", "x"],
+            &["SETRANGE", "l", "0", ""],
+        ] {
+            assert_eq!(reply(&mut srv, argv), wrongtype, "{argv:?}");
+        }
+        assert_eq!(srv.dbs[0].get(b"l"), Some(&list), "nothing was changed");
+        assert_eq!(
+            reply(&mut srv, &["MGET", "l", "nokey"]),
+            "*2\r\n$-1\r\n$-1\r\n"
+        );
+        assert_eq!(reply(&mut srv, &["MSETNX", "l", "v"]), ":0\r\n");
+        assert_eq!(reply(&mut srv, &["SETNX", "l", "v"]), ":0\r\n");
+        // Plain SET overwrites a key of any type.
+        assert_eq!(reply(&mut srv, &["SET", "l", "v"]), "+OK\r\n");
+        assert_eq!(reply(&mut srv, &["GET", "l"]), "$1\r\nv\r\n");
+    }
+}
