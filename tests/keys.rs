@@ -126,7 +126,8 @@ fn expire_options_and_errors() {
             (&["EXPIRE", "a", "100", "LT"], ":1\r\n"),
             (&["EXPIRE", "a", "100", "NX"], ":0\r\n"),
             (&["EXPIRE", "a", "100", "XX"], ":1\r\n"),
-            (&["EXPIRE", "a", "100", "GT"], ":0\r\n"),
+            // Not "100 GT": a millisecond later the same TTL is a later time, so it would pass.
+            (&["EXPIRE", "a", "50", "GT"], ":0\r\n"),
             (&["EXPIRE", "a", "200", "gt"], ":1\r\n"),
             (&["TTL", "a"], ":200\r\n"),
             (&["EXPIRE", "a", "300", "LT"], ":0\r\n"),
@@ -207,7 +208,7 @@ fn lazy_expiry_everywhere() {
     let server = TestServer::start();
     let mut raw = server.raw();
     for key in ["e1", "e2", "e3", "e4", "e5", "e6", "e7"] {
-        assert_eq!(raw.call(&["SET", key, "v", "PX", "60"]), "+OK\r\n");
+        assert_eq!(raw.call(&["SET", key, "v", "PX", "250"]), "+OK\r\n");
     }
     check(
         &mut raw,
@@ -216,7 +217,7 @@ fn lazy_expiry_everywhere() {
             (&["EXISTS", "e1"], ":1\r\n"),
         ],
     );
-    sleep(Duration::from_millis(150));
+    sleep(Duration::from_millis(350));
     check(
         &mut raw,
         &[
