@@ -588,7 +588,9 @@ pub fn client_info_line(client: &Client, now: Instant, out: &mut String) {
         .sum();
     let name = client.name.as_deref().unwrap_or_default();
     let age = now.saturating_duration_since(client.created).as_secs();
-    let idle = now.saturating_duration_since(client.last_interaction).as_secs();
+    let idle = now
+        .saturating_duration_since(client.last_interaction)
+        .as_secs();
     // A nominal per-client footprint: the read buffer plus the client structure.
     let tot_mem = 16384 + 2048 + multi_mem;
     let _ = write!(
@@ -684,7 +686,11 @@ impl KillFilter {
         if self.addr.as_ref().is_some_and(|a| *a != peer_addr(client)) {
             return false;
         }
-        if self.laddr.as_ref().is_some_and(|a| *a != local_addr(client)) {
+        if self
+            .laddr
+            .as_ref()
+            .is_some_and(|a| *a != local_addr(client))
+        {
             return false;
         }
         if self.kind.is_some_and(|k| k != ClientType::of(client)) {
@@ -712,11 +718,7 @@ fn client_kill(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
             if args::is(opt, "id") {
                 match args::int(value) {
                     Ok(id) if id >= 1 => filter.id = Some(id as ClientId),
-                    _ => {
-                        return Err(CmdError::fixed(
-                            "ERR client-id should be greater than 0",
-                        ))
-                    }
+                    _ => return Err(CmdError::fixed("ERR client-id should be greater than 0")),
                 }
             } else if args::is(opt, "type") {
                 filter.kind = Some(ClientType::parse(value)?);

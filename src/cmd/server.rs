@@ -142,7 +142,7 @@ const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     .full("command|docs"),
     command(
         "getkeys",
-        -3,
+        -4,
         LOADING | STALE,
         (0, 0, 0),
         "server",
@@ -153,7 +153,7 @@ const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
     .full("command|getkeys"),
     command(
         "getkeysandflags",
-        -3,
+        -4,
         LOADING | STALE,
         (0, 0, 0),
         "server",
@@ -413,7 +413,7 @@ fn command_info(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     for name in &a[2..] {
         match lookup_full_name(name) {
             Some(spec) => reply_command_info(ctx.out, spec),
-            None => ctx.out.null_array(),
+            None => ctx.out.null(),
         }
     }
     Ok(())
@@ -482,8 +482,11 @@ fn command_list(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
 fn command_getkeys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     let with_flags = args::is(&a[1], "getkeysandflags");
     let target = &a[2..];
-    let spec = super::resolve(target)
-        .map_err(|_| CmdError::fixed("ERR Invalid command specified"))?;
+    let spec =
+        super::resolve(target).map_err(|_| CmdError::fixed("ERR Invalid command specified"))?;
+    if spec.first_key <= 0 && !spec.has(MOVABLE_KEYS) {
+        return Err(CmdError::fixed("ERR The command has no key arguments"));
+    }
     if !spec.arity_ok(target.len()) {
         return Err(CmdError::fixed(
             "ERR Invalid number of arguments specified for command",
@@ -491,11 +494,15 @@ fn command_getkeys(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     }
     if spec.has(MOVABLE_KEYS) {
         // Key positions depend on the arguments, which the table does not describe.
-        return Err(CmdError::fixed("ERR Invalid arguments specified for command"));
+        return Err(CmdError::fixed(
+            "ERR Invalid arguments specified for command",
+        ));
     }
     let keys = key_positions(spec, target.len());
     if keys.is_empty() {
-        return Err(CmdError::fixed("ERR The command has no key arguments"));
+        return Err(CmdError::fixed(
+            "ERR Invalid arguments specified for command",
+        ));
     }
     ctx.out.array(keys.len());
     for i in keys {
@@ -820,8 +827,7 @@ fn encoding(value: &Value) -> &'static str {
         Value::List(_) => "quicklist",
         Value::Hash(h) => {
             let small = h.len() <= LISTPACK_MAX_ENTRIES
-                && h
-                    .iter()
+                && h.iter()
                     .all(|(k, v)| k.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE);
             if small {
                 "listpack"
@@ -891,7 +897,9 @@ fn serialized_length(value: &Value) -> usize {
                     .map(|(k, v)| rdb_string_size(k) + rdb_string_size(v))
                     .sum::<usize>()
         }
-        Value::Set(s) => rdb_len_size(s.len()) + s.iter().map(|m| rdb_string_size(m)).sum::<usize>(),
+        Value::Set(s) => {
+            rdb_len_size(s.len()) + s.iter().map(|m| rdb_string_size(m)).sum::<usize>()
+        }
         Value::ZSet(z) => {
             rdb_len_size(z.len()) + z.iter().map(|(m, _)| rdb_string_size(m) + 8).sum::<usize>()
         }
@@ -905,12 +913,10 @@ fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
     let enc = encoding(value);
     // Redis shares the objects of the integers 0..9999: they report the maximum refcount.
     let refcount = match value {
-        Value::Str(s) if enc == "int" => {
-            match crate::protocol::parser::parse_i64(s) {
-                Some(0..=9999) => i32::MAX,
-                _ => 1,
-            }
-        }
+        Value::Str(s) if enc == "int" => match crate::protocol::parser::parse_i64(s) {
+            Some(0..=9999) => i32::MAX,
+            _ => 1,
+        },
         _ => 1,
     };
     let mut line = format!(
@@ -983,7 +989,10 @@ fn value_digest(digest: &mut [u8; 20], value: &Value, has_ttl: bool) {
             for (member, score) in z.iter() {
                 let mut element = [0u8; 20];
                 mix_digest(&mut element, member);
-                mix_digest(&mut element, crate::protocol::reply::format_double(score).as_bytes());
+                mix_digest(
+                    &mut element,
+                    crate::protocol::reply::format_double(score).as_bytes(),
+                );
                 xor_digest(digest, &element);
             }
         }
@@ -1032,7 +1041,13 @@ fn hex(bytes: &[u8]) -> String {
 mod sha1 {
     /// The SHA-1 hash of `data`.
     pub fn digest(data: &[u8]) -> [u8; 20] {
-        let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+        let mut h: [u32; 5] = [
+            0x6745_2301,
+            0xEFCD_AB89,
+            0x98BA_DCFE,
+            0x1032_5476,
+            0xC3D2_E1F0,
+        ];
         let bit_len = (data.len() as u64).wrapping_mul(8);
         let mut tail = Vec::with_capacity(128);
         let full = data.len() - data.len() % 64;

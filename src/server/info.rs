@@ -393,7 +393,11 @@ fn persistence(srv: &ServerState, out: &mut String) {
 fn stats(srv: &ServerState, out: &mut String) {
     let s = &srv.stats;
     out.push_str("# Stats\r\n");
-    field!(out, "total_connections_received", s.total_connections_received);
+    field!(
+        out,
+        "total_connections_received",
+        s.total_connections_received
+    );
     field!(out, "total_commands_processed", s.total_commands_processed);
     field!(out, "instantaneous_ops_per_sec", 0);
     field!(out, "total_net_input_bytes", s.net_input_bytes);
