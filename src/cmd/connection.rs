@@ -381,7 +381,7 @@ fn hello(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     out.bulk(b"server");
     out.bulk(b"redis");
     out.bulk(b"version");
-    out.bulk(b"7.0.15");
+    out.bulk(crate::server::info::REDIS_VERSION.as_bytes());
     out.bulk(b"proto");
     out.int(if out.is_resp3() { 3 } else { 2 });
     out.bulk(b"id");
