@@ -7,6 +7,7 @@
 pub mod blocking;
 pub mod client;
 pub mod connection;
+pub mod info;
 pub mod pubsub;
 pub mod state;
 pub mod stats;

@@ -46,6 +46,8 @@ pub struct Stats {
     pub total_error_replies: u64,
     /// Publish messages delivered (INFO pubsub fields are computed from the registry).
     pub pubsub_messages: u64,
+    /// The highest `used_memory` INFO has reported (`used_memory_peak`).
+    pub used_memory_peak: u64,
 }
 
 impl Stats {
