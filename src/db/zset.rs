@@ -27,10 +27,4 @@ impl ZSet {
     pub fn is_empty(&self) -> bool {
         self.scores.is_empty()
     }
-
-    /// Members with their scores. Placeholder (unordered) until the sorted-set work lands; the
-    /// generic commands (OBJECT ENCODING) only need the members.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> + '_ {
-        self.scores.iter().map(|(m, &s)| (m.as_slice(), s))
-    }
 }
