@@ -113,10 +113,13 @@ pub fn run(loaded: Loaded) -> i32 {
     );
     match &config.config_file {
         Some(file) => tracing::warn!(file = %file.display(), "Configuration loaded"),
-        None => tracing::warn!(
-            "Warning: no config file specified, using the default config. In order to specify \
-             a config file use aofd /path/to/aofd.toml or /path/to/redis.conf"
-        ),
+        None => {
+            tracing::warn!(
+                "Warning: no config file specified, using the default config. In order to \
+                 specify a config file use aofd /path/to/aofd.toml or /path/to/redis.conf"
+            );
+            tracing::warn!("Configuration loaded");
+        }
     }
     for warning in &warnings {
         tracing::warn!("{warning}");

@@ -302,6 +302,60 @@ fn config_rewrite(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{Reply, Resp};
+    use crate::server::client::Client;
+    use crate::server::state::ServerState;
+
+    /// Runs one command for a fresh client speaking `resp`; returns the reply text.
+    fn run(srv: &mut ServerState, resp: Resp, args: &[&str]) -> String {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let peer = Peer::Unix {
+            path: "/tmp/t.sock".to_string(),
+        };
+        let mut client = Client::new(1, peer, 0, true, tx);
+        client.resp = resp;
+        srv.clients.insert(1, client);
+        let mut out = Reply::new(resp);
+        let args = args.iter().map(|a| Bytes::from(a.to_string())).collect();
+        crate::cmd::execute(srv, 1, &mut out, args);
+        srv.remove_client(1);
+        String::from_utf8_lossy(&out.buf).into_owned()
+    }
+
+    #[test]
+    fn get_is_a_map_in_resp3() {
+        let mut srv = ServerState::new(Config::default());
+        assert_eq!(
+            run(&mut srv, Resp::V3, &["CONFIG", "GET", "port", "hz"]),
+            "%2\r\n$4\r\nport\r\n$4\r\n6379\r\n$2\r\nhz\r\n$2\r\n10\r\n"
+        );
+        assert_eq!(run(&mut srv, Resp::V3, &["CONFIG", "GET", "x*"]), "%0\r\n");
+    }
+
+    #[test]
+    fn resetstat_resets_counters_but_not_dirty() {
+        let mut srv = ServerState::new(Config::default());
+        run(&mut srv, Resp::V2, &["SET", "k", "v"]);
+        run(&mut srv, Resp::V2, &["NOSUCH"]);
+        srv.stats.keyspace_hits = 3;
+        srv.stats.net_input_bytes = 10;
+        srv.stats.total_connections_received = 2;
+        assert!(srv.stats.total_error_replies > 0);
+        assert_eq!(run(&mut srv, Resp::V2, &["CONFIG", "RESETSTAT"]), "+OK\r\n");
+        let stats = &srv.stats;
+        assert_eq!(stats.keyspace_hits, 0);
+        assert_eq!(stats.net_input_bytes, 0);
+        assert_eq!(stats.total_connections_received, 0);
+        assert_eq!(stats.total_error_replies, 0);
+        assert!(stats.errors.is_empty());
+        // Only CONFIG RESETSTAT itself, counted after it ran (as Redis shows it).
+        assert_eq!(
+            stats.commands.keys().copied().collect::<Vec<_>>(),
+            ["config|resetstat"]
+        );
+        assert_eq!(stats.total_commands_processed, 1);
+        assert_eq!(stats.dirty, 1);
+    }
 
     #[test]
     fn splits_like_sdssplitlen() {
