@@ -1,29 +1,156 @@
-//! Wires the subsystems together for the binary: configuration, logging, the data thread.
+//! Wires the subsystems together for the binary: command line, configuration, working
+//! directory, logging, pidfile, the data thread.
+//!
+//! Startup follows Redis's order and words, so operators recognise it: configuration first
+//! (a bad one exits with code 1 before anything else happens), then `chdir` into `dir` (created
+//! if missing), so relative paths (`logfile`, `pidfile`, `unixsocket`, the AOF directory) are
+//! relative to it as in Redis, then logging, the pidfile and the server.
 
-use crate::config::Config;
+use std::path::PathBuf;
+
+use crate::config::sources::EnvSource;
+use crate::config::{self, Config, Loaded};
 use crate::server::{self, StartOptions};
 
-/// Runs the daemon until it is shut down. Returns the process exit code.
-pub fn run(config: Config) -> i32 {
-    crate::logging::init(&config.loglevel);
-    tracing::info!(
-        version = env!("CARGO_PKG_VERSION"),
-        pid = std::process::id(),
-        "aofd is starting."
+/// The version line printed by `--version`, shaped like `redis-server --version`.
+pub fn version_line() -> String {
+    format!(
+        "aofd v={} redis-compat=7.0.15 bits={}",
+        env!("CARGO_PKG_VERSION"),
+        usize::BITS
+    )
+}
+
+/// Runs the binary with the arguments after the program name. Returns the exit code.
+pub fn main(args: &[String]) -> i32 {
+    let cli = match config::cli::parse(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("{e}\n\n{}", config::cli::usage());
+            return 1;
+        }
+    };
+    if cli.help {
+        print!("{}", config::cli::usage());
+        return 0;
+    }
+    if cli.version {
+        println!("{}", version_line());
+        return 0;
+    }
+    let loaded = match config::load(&cli, EnvSource::from_process()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!(
+                "\n*** FATAL CONFIG ERROR (aofd {}) ***\n{e}",
+                env!("CARGO_PKG_VERSION")
+            );
+            return 1;
+        }
+    };
+    if cli.check_config {
+        let source = cli
+            .config_file
+            .as_deref()
+            .unwrap_or("(no configuration file)");
+        for warning in startup_warnings(&loaded) {
+            println!("warning: {warning}");
+        }
+        println!("Configuration OK: {source}");
+        return 0;
+    }
+    run(loaded)
+}
+
+/// The warnings to log once logging is up.
+fn startup_warnings(loaded: &Loaded) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if !loaded.unimplemented.is_empty() {
+        warnings.push(format!(
+            "These Redis directives are accepted but not implemented by aofd, and are ignored: {}",
+            loaded.unimplemented.join(", ")
+        ));
+    }
+    warnings.extend(loaded.warnings.iter().cloned());
+    warnings
+}
+
+/// Creates `dir` if needed and makes it the working directory, as Redis does; records its
+/// absolute path in the configuration (what CONFIG GET dir reports).
+fn enter_dir(config: &mut Config) -> Result<(), String> {
+    std::fs::create_dir_all(&config.dir)
+        .map_err(|e| format!("Can't create the data directory '{}': {e}", config.dir))?;
+    std::env::set_current_dir(&config.dir)
+        .map_err(|e| format!("Can't chdir to '{}': {e}", config.dir))?;
+    if let Ok(cwd) = std::env::current_dir() {
+        config.dir = cwd.to_string_lossy().into_owned();
+    }
+    Ok(())
+}
+
+/// Runs the daemon with a loaded configuration until it is shut down. Returns the exit code.
+pub fn run(loaded: Loaded) -> i32 {
+    let warnings = startup_warnings(&loaded);
+    let mut config = loaded.config;
+    if let Err(e) = enter_dir(&mut config) {
+        eprintln!("{e}");
+        return 1;
+    }
+    if let Err(e) = crate::logging::init(&config.loglevel, &config.logfile) {
+        eprintln!(
+            "\n*** FATAL CONFIG ERROR (aofd {}) ***\n'logfile' = '{}': {e}",
+            env!("CARGO_PKG_VERSION"),
+            config.logfile
+        );
+        return 1;
+    }
+    let pid = std::process::id();
+    tracing::warn!("oO0OoO0OoO0Oo aofd is starting oO0OoO0OoO0Oo");
+    tracing::warn!(
+        "aofd version={}, bits={}, pid={pid}, just started",
+        env!("CARGO_PKG_VERSION"),
+        usize::BITS
     );
-    let running = match server::start(
+    match &config.config_file {
+        Some(file) => tracing::warn!(file = %file.display(), "Configuration loaded"),
+        None => {
+            tracing::warn!(
+                "Warning: no config file specified, using the default config. In order to \
+                 specify a config file use aofd /path/to/aofd.toml or /path/to/redis.conf"
+            );
+            tracing::warn!("Configuration loaded");
+        }
+    }
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    crate::logging::set_role('M');
+    tracing::info!(dir = %config.dir, "Running mode=standalone, port={}.", config.port);
+    let pidfile = config.pidfile.as_ref().map(PathBuf::from);
+    if let Some(path) = &pidfile {
+        if let Err(e) = std::fs::write(path, format!("{pid}\n")) {
+            tracing::warn!(pidfile = %path.display(), "Failed to write PID file: {e}");
+        }
+    }
+    tracing::warn!("Server initialized");
+    let code = match server::start(
         config,
         StartOptions {
             handle_signals: true,
             ephemeral_port: false,
         },
     ) {
-        Ok(running) => running,
+        Ok(running) => {
+            let _ = running.thread.join();
+            0
+        }
         Err(e) => {
-            tracing::error!(error = %e, "Startup failed.");
-            return 1;
+            tracing::warn!(error = %e, "Startup failed.");
+            1
         }
     };
-    let _ = running.thread.join();
-    0
+    if let Some(path) = &pidfile {
+        let _ = std::fs::remove_file(path);
+    }
+    code
 }

@@ -1,14 +1,10 @@
-//! Entry point: reads the configuration and hands off to `app::run`.
+//! Entry point: hands the command line to `app::main` and exits with its code.
 //! Nothing here knows about RESP, the keyspace or persistence.
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match aofd::config::Config::from_args(&args) {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1);
-        }
-    };
-    std::process::exit(aofd::app::run(config));
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    std::process::exit(aofd::app::main(&args));
 }

@@ -9,6 +9,7 @@ pub mod ctx;
 pub mod error;
 pub mod spec;
 
+pub mod config;
 pub mod connection;
 pub mod hash;
 pub mod keys;
@@ -35,7 +36,7 @@ use crate::server::client::ClientId;
 use crate::server::state::ServerState;
 
 /// Every family's table, in the order COMMAND lists them.
-fn families() -> [&'static [CommandSpec]; 11] {
+fn families() -> [&'static [CommandSpec]; 12] {
     [
         connection::COMMANDS,
         server::COMMANDS,
@@ -47,6 +48,7 @@ fn families() -> [&'static [CommandSpec]; 11] {
         zset::COMMANDS,
         transaction::COMMANDS,
         pubsub::COMMANDS,
+        config::COMMANDS,
         &[],
     ]
 }

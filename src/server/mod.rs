@@ -233,12 +233,20 @@ async fn background_cycle(state: Rc<RefCell<ServerState>>, hz: u32) {
     let period = Duration::from_millis(u64::from(1000 / hz));
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut hz = hz;
     loop {
         ticker.tick().await;
         let mut st = state.borrow_mut();
         if st.shutdown_requested {
             return;
         }
+        // CONFIG SET hz takes effect from the next tick.
+        if st.config.hz.clamp(1, 500) != hz {
+            hz = st.config.hz.clamp(1, 500);
+            ticker = tokio::time::interval(Duration::from_millis(u64::from(1000 / hz)));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
+        let period = Duration::from_millis(u64::from(1000 / hz));
         // A quarter of the period, like Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC.
         st.active_expire_cycle(period / 4);
     }
