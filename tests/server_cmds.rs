@@ -623,7 +623,7 @@ fn command_count_list_docs_and_subcommands() {
     );
     assert_eq!(
         raw.call(&["COMMAND", "DOCS", "get", "nosuch"]),
-        "*2\r\n$3\r\nget\r\n*6\r\n$7\r\nsummary\r\n$34\r\nReturns the string value of a key.\r\n\
+        "*2\r\n$3\r\nget\r\n*6\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n\
          $5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n"
     );
     assert_eq!(raw.call(&["COMMAND", "DOCS", "nosuch"]), "*0\r\n");
