@@ -284,8 +284,7 @@ fn publish(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 
 /// The PUBSUB container is only reached without a subcommand, which the arity check rejects
 /// first; answer the same way should it ever be called.
-fn container(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
-    let _ = args;
+fn container(_ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     Err(wrong_arity("pubsub"))
 }
 
@@ -363,4 +362,202 @@ fn pubsub_help(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
         ctx.out.simple(line);
     }
     Ok(())
+}
+
+/// In-process clients for the unit tests of the pub/sub and transaction commands: a server
+/// state, clients registered in it with their push channels, and a way to run a command as one
+/// of them and get the exact reply bytes. It covers what a socket test cannot reach in this
+/// build (RESP3 before HELLO exists, keys with a TTL set directly).
+#[cfg(test)]
+pub(crate) mod harness {
+    use bytes::Bytes;
+    use tokio::sync::mpsc;
+
+    use crate::cmd::execute;
+    use crate::config::Config;
+    use crate::protocol::{Reply, Resp};
+    use crate::server::client::{Client, ClientId, Peer};
+    use crate::server::state::ServerState;
+
+    /// A client of the test server and the receiving end of its pushed messages.
+    pub(crate) struct TestClient {
+        /// Its id.
+        pub(crate) id: ClientId,
+        /// What PUBLISH sent it through its connection's channel.
+        pub(crate) pushed: mpsc::UnboundedReceiver<Vec<u8>>,
+    }
+
+    impl TestClient {
+        /// Everything pushed so far, concatenated, as text.
+        pub(crate) fn take_pushed(&mut self) -> String {
+            let mut all = Vec::new();
+            while let Ok(msg) = self.pushed.try_recv() {
+                all.extend_from_slice(&msg);
+            }
+            String::from_utf8_lossy(&all).into_owned()
+        }
+    }
+
+    /// A fresh server state with default configuration.
+    pub(crate) fn server() -> ServerState {
+        ServerState::new(Config::default())
+    }
+
+    /// Registers a client speaking `resp`.
+    pub(crate) fn connect(srv: &mut ServerState, resp: Resp) -> TestClient {
+        let id = srv.next_client_id;
+        srv.next_client_id += 1;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let peer = Peer::Unix {
+            path: String::new(),
+        };
+        let mut client = Client::new(id, peer, -1, true, tx);
+        client.resp = resp;
+        srv.clients.insert(id, client);
+        TestClient { id, pushed: rx }
+    }
+
+    /// Runs one command as client `id`; returns the reply bytes as text.
+    pub(crate) fn run(srv: &mut ServerState, id: ClientId, args: &[&str]) -> String {
+        let resp = srv.clients.get(&id).map_or(Resp::V2, |c| c.resp);
+        let mut out = Reply::new(resp);
+        let args = args.iter().map(|a| Bytes::from(a.to_string())).collect();
+        execute(srv, id, &mut out, args);
+        String::from_utf8_lossy(&out.buf).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::harness::{connect, run, server};
+    use crate::protocol::Resp;
+
+    #[test]
+    fn resp3_confirmations_are_pushes() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V3);
+        assert_eq!(
+            run(&mut srv, a.id, &["unsubscribe"]),
+            ">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n"
+        );
+        assert_eq!(
+            run(&mut srv, a.id, &["punsubscribe"]),
+            ">3\r\n$12\r\npunsubscribe\r\n_\r\n:0\r\n"
+        );
+        assert_eq!(
+            run(&mut srv, a.id, &["subscribe", "x"]),
+            ">3\r\n$9\r\nsubscribe\r\n$1\r\nx\r\n:1\r\n"
+        );
+        assert_eq!(
+            run(&mut srv, a.id, &["psubscribe", "x*"]),
+            ">3\r\n$10\r\npsubscribe\r\n$2\r\nx*\r\n:2\r\n"
+        );
+        // A RESP3 client may run any command while subscribed.
+        assert_eq!(run(&mut srv, a.id, &["get", "k"]), "_\r\n");
+        assert_eq!(
+            run(&mut srv, a.id, &["unsubscribe"]),
+            ">3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:1\r\n"
+        );
+        assert_eq!(
+            run(&mut srv, a.id, &["unsubscribe"]),
+            ">3\r\n$11\r\nunsubscribe\r\n_\r\n:1\r\n"
+        );
+        assert_eq!(
+            run(&mut srv, a.id, &["punsubscribe"]),
+            ">3\r\n$12\r\npunsubscribe\r\n$2\r\nx*\r\n:0\r\n"
+        );
+    }
+
+    #[test]
+    fn own_messages_precede_the_publish_reply() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V3);
+        let mut b = connect(&mut srv, Resp::V3);
+        let mut c = connect(&mut srv, Resp::V2);
+        run(&mut srv, a.id, &["subscribe", "x"]);
+        run(&mut srv, a.id, &["psubscribe", "x*"]);
+        run(&mut srv, b.id, &["psubscribe", "x*"]);
+        run(&mut srv, c.id, &["subscribe", "x"]);
+        // Redis writes the publisher's own messages into its output buffer before the reply.
+        assert_eq!(
+            run(&mut srv, a.id, &["publish", "x", "m1"]),
+            concat!(
+                ">3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$2\r\nm1\r\n",
+                ">4\r\n$8\r\npmessage\r\n$2\r\nx*\r\n$1\r\nx\r\n$2\r\nm1\r\n",
+                ":4\r\n"
+            )
+        );
+        // Others get theirs through the push channel, each in its own protocol.
+        assert_eq!(
+            b.take_pushed(),
+            ">4\r\n$8\r\npmessage\r\n$2\r\nx*\r\n$1\r\nx\r\n$2\r\nm1\r\n"
+        );
+        assert_eq!(
+            c.take_pushed(),
+            "*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$2\r\nm1\r\n"
+        );
+    }
+
+    #[test]
+    fn publish_inside_exec_lands_inside_the_array() {
+        // Redis 7.0 writes the publisher's own message where it is produced: inside EXEC's
+        // array, before PUBLISH's own element (redis-server 7.0.15 does exactly this).
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V3);
+        run(&mut srv, a.id, &["subscribe", "x"]);
+        run(&mut srv, a.id, &["multi"]);
+        run(&mut srv, a.id, &["publish", "x", "m"]);
+        run(&mut srv, a.id, &["set", "k", "v"]);
+        assert_eq!(
+            run(&mut srv, a.id, &["exec"]),
+            "*2\r\n>3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$1\r\nm\r\n:1\r\n+OK\r\n"
+        );
+    }
+
+    #[test]
+    fn resp2_subscribe_inside_exec_then_context_applies() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V2);
+        run(&mut srv, a.id, &["multi"]);
+        run(&mut srv, a.id, &["subscribe", "c"]);
+        run(&mut srv, a.id, &["publish", "c", "m"]);
+        run(&mut srv, a.id, &["ping"]);
+        assert_eq!(
+            run(&mut srv, a.id, &["exec"]),
+            concat!(
+                "*3\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n",
+                "*3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n:1\r\n",
+                "*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+            )
+        );
+        assert!(run(&mut srv, a.id, &["get", "x"]).starts_with("-ERR Can't execute 'get'"));
+    }
+
+    #[test]
+    fn disconnect_and_reset_drop_every_subscription() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V2);
+        let b = connect(&mut srv, Resp::V2);
+        run(&mut srv, a.id, &["subscribe", "x", "y"]);
+        run(&mut srv, a.id, &["psubscribe", "p*"]);
+        run(&mut srv, b.id, &["subscribe", "x"]);
+        srv.remove_client(a.id);
+        assert_eq!(
+            run(&mut srv, b.id, &["unsubscribe", "x"]),
+            "*3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:0\r\n"
+        );
+        assert!(srv.pubsub.channels.is_empty());
+        assert!(srv.pubsub.patterns.is_empty());
+
+        let c = connect(&mut srv, Resp::V2);
+        run(&mut srv, c.id, &["subscribe", "x"]);
+        run(&mut srv, c.id, &["psubscribe", "p*"]);
+        let pubsub = &mut srv.pubsub;
+        if let Some(client) = srv.clients.get_mut(&c.id) {
+            pubsub.drop_client_subscriptions(client);
+            assert_eq!(client.subscription_count(), 0);
+        }
+        assert_eq!(srv.pubsub.channel_count(), 0);
+        assert_eq!(srv.pubsub.pattern_count(), 0);
+    }
 }

@@ -204,3 +204,187 @@ fn unwatch(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> CmdResult {
     ctx.out.ok();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::pubsub::harness::{connect, run, server};
+    use crate::db::Value;
+    use crate::protocol::Resp;
+    use crate::server::state::{now_ms, ServerState};
+
+    /// Stores `key` in db 0 with a TTL ending `ms_from_now` from now (negative: already past).
+    fn set_with_ttl(srv: &mut ServerState, key: &str, ms_from_now: i64) {
+        srv.dbs[0].set(key.as_bytes(), Value::Str(b"v".to_vec()));
+        srv.dbs[0].set_expire(key.as_bytes(), now_ms() + ms_from_now);
+    }
+
+    /// Moves the TTL of `key` into the past, as if time had passed.
+    fn let_expire(srv: &mut ServerState, key: &str) {
+        srv.dbs[0].set_expire(key.as_bytes(), now_ms() - 1);
+    }
+
+    /// WATCH `key` as `id`, then run `between`, then MULTI/PING/EXEC; returns EXEC's reply.
+    fn exec_after(
+        srv: &mut ServerState,
+        id: u64,
+        key: &str,
+        between: impl FnOnce(&mut ServerState),
+    ) -> String {
+        assert_eq!(run(srv, id, &["watch", key]), "+OK\r\n");
+        between(srv);
+        assert_eq!(run(srv, id, &["multi"]), "+OK\r\n");
+        assert_eq!(run(srv, id, &["ping"]), "+QUEUED\r\n");
+        run(srv, id, &["exec"])
+    }
+
+    const PASSED: &str = "*1\r\n+PONG\r\n";
+    const FAILED: &str = "*-1\r\n";
+
+    #[test]
+    fn key_expiring_after_watch_fails_exec_even_if_never_deleted() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V2);
+        set_with_ttl(&mut srv, "k", 100_000);
+        let reply = exec_after(&mut srv, a.id, "k", |srv| let_expire(srv, "k"));
+        assert_eq!(reply, FAILED);
+    }
+
+    #[test]
+    fn key_expiring_after_watch_and_deleted_by_a_read_fails_exec() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V2);
+        let b = connect(&mut srv, Resp::V2);
+        set_with_ttl(&mut srv, "k", 100_000);
+        let reply = exec_after(&mut srv, a.id, "k", |srv| {
+            let_expire(srv, "k");
+            assert_eq!(run(srv, b.id, &["get", "k"]), "$-1\r\n");
+        });
+        assert_eq!(reply, FAILED);
+    }
+
+    #[test]
+    fn key_already_expired_at_watch_is_no_change_when_deleted() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V2);
+        let b = connect(&mut srv, Resp::V2);
+        set_with_ttl(&mut srv, "k", -10);
+        assert_eq!(exec_after(&mut srv, a.id, "k", |_| {}), PASSED);
+        set_with_ttl(&mut srv, "k", -10);
+        let reply = exec_after(&mut srv, a.id, "k", |srv| {
+            assert_eq!(run(srv, b.id, &["get", "k"]), "$-1\r\n");
+        });
+        assert_eq!(reply, PASSED);
+        // Read by the watching client itself before MULTI: still no change.
+        set_with_ttl(&mut srv, "k", -10);
+        let reply = exec_after(&mut srv, a.id, "k", |srv| {
+            assert_eq!(run(srv, a.id, &["get", "k"]), "$-1\r\n");
+        });
+        assert_eq!(reply, PASSED);
+    }
+
+    #[test]
+    fn key_already_expired_at_watch_then_written_fails_exec() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V2);
+        let b = connect(&mut srv, Resp::V2);
+        set_with_ttl(&mut srv, "k", -10);
+        let reply = exec_after(&mut srv, a.id, "k", |srv| {
+            assert_eq!(run(srv, b.id, &["set", "k", "x"]), "+OK\r\n");
+        });
+        assert_eq!(reply, FAILED);
+        set_with_ttl(&mut srv, "k", -10);
+        let reply = exec_after(&mut srv, a.id, "k", |srv| {
+            assert_eq!(run(srv, b.id, &["get", "k"]), "$-1\r\n");
+            assert_eq!(run(srv, b.id, &["set", "k", "x"]), "+OK\r\n");
+        });
+        assert_eq!(reply, FAILED);
+    }
+
+    #[test]
+    fn flush_touches_existing_keys_only() {
+        let flush = |srv: &mut ServerState| {
+            let ServerState {
+                watches,
+                clients,
+                dbs,
+                ..
+            } = srv;
+            watches.touch_existing_in_db(clients, dbs, 0);
+            dbs[0].clear();
+        };
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V2);
+        // Existing key: flushed, so changed.
+        run(&mut srv, a.id, &["set", "k", "v"]);
+        assert_eq!(exec_after(&mut srv, a.id, "k", flush), FAILED);
+        // Missing key: nothing happens to it.
+        assert_eq!(exec_after(&mut srv, a.id, "nokey", flush), PASSED);
+        // Already expired at WATCH: its removal is no change.
+        set_with_ttl(&mut srv, "k", -10);
+        assert_eq!(exec_after(&mut srv, a.id, "k", flush), PASSED);
+        // Existing at WATCH, expired (not yet deleted) at flush time: changed.
+        set_with_ttl(&mut srv, "k", 100_000);
+        let reply = exec_after(&mut srv, a.id, "k", |srv| {
+            let_expire(srv, "k");
+            flush(srv);
+        });
+        assert_eq!(reply, FAILED);
+    }
+
+    #[test]
+    fn watches_are_dropped_at_the_end_of_every_transaction() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V2);
+        let b = connect(&mut srv, Resp::V2);
+        run(&mut srv, a.id, &["watch", "k", "k", "j"]);
+        assert_eq!(srv.watches.len(), 2);
+        run(&mut srv, a.id, &["multi"]);
+        run(&mut srv, a.id, &["exec"]);
+        assert!(srv.watches.is_empty());
+        run(&mut srv, a.id, &["watch", "k"]);
+        run(&mut srv, a.id, &["multi"]);
+        run(&mut srv, a.id, &["discard"]);
+        assert!(srv.watches.is_empty());
+        run(&mut srv, a.id, &["watch", "k"]);
+        run(&mut srv, b.id, &["watch", "k"]);
+        srv.remove_client(a.id);
+        assert_eq!(
+            srv.watches.by_key.values().map(|w| w.len()).sum::<usize>(),
+            1
+        );
+        run(&mut srv, b.id, &["unwatch"]);
+        assert!(srv.watches.is_empty());
+    }
+
+    #[test]
+    fn resp3_null_for_a_touched_watch() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V3);
+        let b = connect(&mut srv, Resp::V3);
+        let reply = exec_after(&mut srv, a.id, "k", |srv| {
+            run(srv, b.id, &["set", "k", "1"]);
+        });
+        assert_eq!(reply, "_\r\n");
+    }
+
+    #[test]
+    fn exec_never_propagates_itself() {
+        let mut srv = server();
+        let a = connect(&mut srv, Resp::V2);
+        run(&mut srv, a.id, &["multi"]);
+        run(&mut srv, a.id, &["set", "a", "1"]);
+        run(&mut srv, a.id, &["get", "a"]);
+        run(&mut srv, a.id, &["set", "b", "2"]);
+        let before = srv.stats.propagated;
+        assert_eq!(
+            run(&mut srv, a.id, &["exec"]),
+            "*3\r\n+OK\r\n$1\r\n1\r\n+OK\r\n"
+        );
+        // The two SETs, and nothing for EXEC (nor for the read).
+        assert_eq!(srv.stats.propagated - before, 2);
+        run(&mut srv, a.id, &["multi"]);
+        let before = srv.stats.propagated;
+        assert_eq!(run(&mut srv, a.id, &["exec"]), "*0\r\n");
+        assert_eq!(srv.stats.propagated, before);
+    }
+}
