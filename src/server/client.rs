@@ -71,7 +71,7 @@ pub struct Client {
     pub watched: Vec<(usize, Key)>,
     /// A watched key was touched since WATCH: EXEC must fail.
     pub dirty_cas: bool,
-    /// SUBSCRIBEd channels, in subscription order (UNSUBSCRIBE without arguments follows it).
+    /// SUBSCRIBEd channels (managed by `server::pubsub`; their order is unspecified, as in Redis).
     pub channels: IndexSet<Vec<u8>>,
     /// PSUBSCRIBEd patterns, in subscription order (PUNSUBSCRIBE without arguments follows it).
     pub patterns: IndexSet<Vec<u8>>,

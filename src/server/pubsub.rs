@@ -75,7 +75,7 @@ impl PubSub {
         true
     }
 
-    /// Unsubscribes `client` from all its channels, in subscription order, calling `each`
+    /// Unsubscribes `client` from all its channels, in the client's order, calling `each`
     /// with every channel and the client's subscription count after dropping it.
     pub fn unsubscribe_all(&mut self, client: &mut Client, mut each: impl FnMut(&[u8], usize)) {
         let channels = std::mem::take(&mut client.channels);
