@@ -267,8 +267,25 @@ pub fn call(
     args: &[Bytes],
     mode: CallMode,
 ) -> Outcome {
+    call_at(srv, id, out, spec, args, mode, None)
+}
+
+/// [`call`] with the time the command sees fixed to `now_ms` when given: every command of an
+/// EXEC sees the time EXEC started, as in Redis, so a key cannot expire half-way through.
+pub fn call_at(
+    srv: &mut ServerState,
+    id: ClientId,
+    out: &mut Reply,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    mode: CallMode,
+    now_ms: Option<i64>,
+) -> Outcome {
     let start = Instant::now();
     let mut ctx = Ctx::new(srv, id, out);
+    if let Some(now_ms) = now_ms {
+        ctx.now_ms = now_ms;
+    }
     ctx.in_exec = mode == CallMode::InExec;
     ctx.reprocessing = mode == CallMode::Reprocess;
     let result = (spec.handler)(&mut ctx, args);

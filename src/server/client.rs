@@ -5,12 +5,12 @@
 //! while executing. Keeping all client state in one place lets CLIENT LIST, CLIENT KILL, PUBLISH
 //! and WATCH reach other clients without locks or shared cells.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use indexmap::IndexSet;
 use tokio::sync::{mpsc, Notify};
 
 use crate::db::Key;
@@ -71,10 +71,10 @@ pub struct Client {
     pub watched: Vec<(usize, Key)>,
     /// A watched key was touched since WATCH: EXEC must fail.
     pub dirty_cas: bool,
-    /// SUBSCRIBEd channels.
-    pub channels: HashSet<Vec<u8>>,
-    /// PSUBSCRIBEd patterns.
-    pub patterns: HashSet<Vec<u8>>,
+    /// SUBSCRIBEd channels (managed by `server::pubsub`; their order is unspecified, as in Redis).
+    pub channels: IndexSet<Vec<u8>>,
+    /// PSUBSCRIBEd patterns, in subscription order (PUNSUBSCRIBE without arguments follows it).
+    pub patterns: IndexSet<Vec<u8>>,
     /// Whether the client is waiting in a blocking command (CLIENT LIST flag `b`).
     pub blocked: bool,
     /// Encoded messages (pub/sub) to be written to this client by its connection task.
@@ -112,8 +112,8 @@ impl Client {
             multi_error: false,
             watched: Vec::new(),
             dirty_cas: false,
-            channels: HashSet::new(),
-            patterns: HashSet::new(),
+            channels: IndexSet::new(),
+            patterns: IndexSet::new(),
             blocked: false,
             push_tx,
             kill: Rc::new(Notify::new()),

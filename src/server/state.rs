@@ -96,7 +96,7 @@ impl ServerState {
         }
         self.dbs[db].remove(key);
         self.stats.expired_keys += 1;
-        self.watches.touch(&mut self.clients, db, key);
+        self.watches.touch_expired(&mut self.clients, db, key);
         self.propagate(db, vec![b"DEL".to_vec(), key.to_vec()]);
         true
     }
