@@ -582,3 +582,30 @@ fn quit_and_ping_still_work() {
     raw.cmd(&["QUIT"]);
     assert_eq!(raw.read_to_close(), b"+OK\r\n");
 }
+
+#[test]
+fn reset_leaves_transactions_watches_and_subscriptions() {
+    let server = TestServer::start();
+    let mut a = server.raw();
+    let mut b = server.raw();
+    assert_eq!(a.call(&["WATCH", "w"]), "+OK\r\n");
+    assert_eq!(a.call(&["MULTI"]), "+OK\r\n");
+    assert_eq!(a.call(&["SET", "w", "1"]), "+QUEUED\r\n");
+    assert_eq!(a.call(&["RESET"]), "+RESET\r\n");
+    assert_eq!(a.call(&["EXEC"]), "-ERR EXEC without MULTI\r\n");
+    assert_eq!(a.call(&["GET", "w"]), "$-1\r\n");
+    a.cmd(&["SUBSCRIBE", "ch"]);
+    a.read_reply();
+    assert_eq!(
+        b.call(&["PUBSUB", "NUMSUB", "ch"]),
+        "*2\r\n$2\r\nch\r\n:1\r\n"
+    );
+    assert_eq!(a.call(&["RESET"]), "+RESET\r\n");
+    assert_eq!(
+        b.call(&["PUBSUB", "NUMSUB", "ch"]),
+        "*2\r\n$2\r\nch\r\n:0\r\n"
+    );
+    assert_eq!(b.call(&["PUBLISH", "ch", "m"]), ":0\r\n");
+    // Out of pub/sub mode again: ordinary commands work.
+    assert_eq!(a.call(&["GET", "w"]), "$-1\r\n");
+}

@@ -1,8 +1,5 @@
 //! MULTI / EXEC / DISCARD / WATCH / UNWATCH over real sockets, byte for byte as Redis 7.0.15
 //! answers (every expected reply here was checked against redis-server 7.0.15).
-//!
-//! Some cases need commands other parts of aofd provide (lists, PEXPIRE, FLUSHALL). They check
-//! for the command first and skip, saying so, when this build does not have it yet.
 
 mod common;
 
@@ -10,25 +7,6 @@ use std::thread::sleep;
 use std::time::Duration;
 
 use common::{encode, Raw, TestServer};
-
-/// Whether the server knows `name`: an unknown command gets `unknown command`. Sends the bare
-/// name, which the probed commands reject with an arity error, except FLUSHALL and FLUSHDB,
-/// which then just empty the still empty server.
-fn has_command(raw: &mut Raw, name: &str) -> bool {
-    !raw.call(&[name]).starts_with("-ERR unknown command")
-}
-
-/// Skips the rest of a test (with a note) unless the server has all of `names`.
-macro_rules! require {
-    ($raw:expr, $($name:expr),+) => {
-        for name in [$($name),+] {
-            if !has_command(&mut $raw, name) {
-                eprintln!("skipped: this build has no {name}");
-                return;
-            }
-        }
-    };
-}
 
 /// Sends several commands in one write and returns their replies, concatenated.
 fn pipeline(raw: &mut Raw, commands: &[&[&str]]) -> String {
@@ -296,7 +274,6 @@ fn disconnect_drops_watches_and_the_open_transaction() {
 fn blocking_commands_do_not_block_inside_exec() {
     let server = TestServer::start();
     let mut c = server.raw();
-    require!(c, "blpop");
     assert_eq!(
         pipeline(&mut c, &[&["multi"], &["blpop", "nolist", "0"], &["exec"]]),
         "+OK\r\n+QUEUED\r\n*1\r\n*-1\r\n"
@@ -308,7 +285,6 @@ fn blocked_clients_are_served_after_the_whole_exec() {
     let server = TestServer::start();
     let mut a = server.raw();
     let mut waiter = server.raw();
-    require!(a, "blpop", "lpush", "lpop");
     // Give the BLPOP time to block. Should it still arrive after the EXEC, it finds the final
     // list and gets the same answer, so the timing can make this test weaker, never flaky.
     waiter.cmd(&["blpop", "l", "0"]);
@@ -357,7 +333,6 @@ fn blocked_clients_are_served_after_the_whole_exec() {
 fn watched_key_that_expires_fails_exec() {
     let server = TestServer::start();
     let mut a = server.raw();
-    require!(a, "pexpire");
     // Set, give a TTL and watch in one write, so the key surely still exists at WATCH.
     assert_eq!(
         pipeline(
@@ -394,7 +369,6 @@ fn flush_touches_watched_keys_that_exist() {
     let server = TestServer::start();
     let mut a = server.raw();
     let mut b = server.raw();
-    require!(a, "flushall", "flushdb");
     a.call(&["set", "k", "v"]);
     assert_eq!(a.call(&["watch", "k", "missing"]), "+OK\r\n");
     assert_eq!(b.call(&["flushall"]), "+OK\r\n");
