@@ -17,7 +17,9 @@ use super::ctx::Ctx;
 use super::error::{CmdError, CmdResult, SYNTAX, WRONGTYPE};
 use super::spec::{command, flags::*, CommandSpec};
 use crate::db::glob::glob_match;
-use crate::db::zset::{LexBound, LexRange, ScoreBound, ScoreRange, ZSet};
+use crate::db::zset::{
+    LexBound, LexRange, ScoreBound, ScoreRange, ZSet, LISTPACK_MAX_ENTRIES, LISTPACK_MAX_VALUE,
+};
 use crate::db::{Db, Value};
 use crate::protocol::reply::format_double;
 use crate::protocol::Reply;
@@ -385,9 +387,6 @@ const NOT_LEX_RANGE: CmdError = CmdError::fixed("ERR min or max not valid string
 const NAN_RESULT: CmdError = CmdError::fixed("ERR resulting score is not a number (NaN)");
 /// A COUNT that must be positive (ZPOPMIN / ZPOPMAX).
 const NOT_POSITIVE: CmdError = CmdError::fixed("ERR value is out of range, must be positive");
-/// Sorted sets up to this size are scanned in one call, in order, as Redis does for its
-/// listpack encoding (`zset-max-listpack-entries`).
-const SMALL_SCAN: usize = 128;
 
 // ---------------------------------------------------------------------------------------------
 // Shared helpers.
@@ -427,7 +426,8 @@ fn after_removal(ctx: &mut Ctx<'_>, key: &[u8], removed: usize) {
 
 /// Stores `result` in `dst` (replacing whatever is there, TTL included) or deletes `dst` when
 /// the result is empty, then replies with the result's size (the *STORE commands).
-fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], result: ZSet) {
+fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], mut result: ZSet) {
+    result.settle_encoding();
     let n = result.len();
     ctx.expire_if_needed(dst);
     if n > 0 {
@@ -717,7 +717,15 @@ fn zadd_generic(ctx: &mut Ctx<'_>, key: &[u8], pairs: &[Bytes], f: AddFlags) -> 
             return Ok(());
         }
         None => {
-            ctx.db().set(key, Value::ZSet(Box::default()));
+            let mut z = ZSet::new();
+            // Redis picks the encoding from the whole command (`zsetTypeCreate`).
+            let longest = pairs.chunks_exact(2).map(|p| p[1].len()).max();
+            if pairs.len() / 2 > LISTPACK_MAX_ENTRIES
+                || longest.is_some_and(|l| l > LISTPACK_MAX_VALUE)
+            {
+                z.set_skiplist_encoding();
+            }
+            ctx.db().set(key, Value::ZSet(Box::new(z)));
             match ctx.db().get_mut(key) {
                 Some(Value::ZSet(z)) => z,
                 _ => return Ok(()),
@@ -963,6 +971,7 @@ fn zrange_generic(
     match (store, z) {
         (Some(dst), z) => {
             let mut result = ZSet::new();
+            result.set_skiplist_encoding();
             if let Some(z) = z {
                 for (member, score) in window.iter(z) {
                     result.insert(member, score);
@@ -1577,7 +1586,9 @@ fn setop_generic(
         // keep the order given, which fixes the order of floating-point sums).
         sources.sort_by_key(|(src, _)| src.len());
     }
+    // Results are built in a skip list, as in Redis (a stored one may become a listpack).
     let mut result = ZSet::new();
+    result.set_skiplist_encoding();
     let mut cardinality = 0usize;
     match op {
         SetOp::Union => {
@@ -1700,7 +1711,7 @@ fn zscan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     }
     let keep = |member: &[u8]| pattern.is_none_or(|p| glob_match(p, member, false));
     let mut found: Vec<(&[u8], f64)> = Vec::new();
-    let next = if z.len() <= SMALL_SCAN {
+    let next = if z.is_listpack() {
         // Small sets come back whole and in order, as Redis's listpack encoding does.
         found.extend(z.iter().filter(|(m, _)| keep(m)));
         0

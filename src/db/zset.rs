@@ -16,6 +16,11 @@
 //!
 //! Scores are `f64` and never NaN (callers reject NaN first); -0.0 and 0.0 compare equal, and a
 //! tie on score is broken by comparing member bytes, exactly as Redis orders its skip list.
+//!
+//! Redis keeps small sorted sets in a listpack, which stores scores as text and so turns -0 into
+//! 0, and reports `listpack` or `skiplist` in OBJECT ENCODING. `listpack` tracks which encoding
+//! Redis would be using (same thresholds, same one-way conversion), so both are observable
+//! exactly as in Redis although the structure is always the skip list.
 
 use std::fmt;
 
@@ -25,6 +30,10 @@ use indexmap::IndexMap;
 const MAX_LEVEL: usize = 32;
 /// The chance that a node reaching level i also reaches level i + 1 (`ZSKIPLIST_P`), in 1/256.
 const LEVEL_P_256: u64 = 64;
+/// Most members a listpack-encoded set holds (`zset-max-listpack-entries`).
+pub const LISTPACK_MAX_ENTRIES: usize = 128;
+/// Longest member a listpack-encoded set holds (`zset-max-listpack-value`).
+pub const LISTPACK_MAX_VALUE: usize = 64;
 /// The index of the header node, which holds no element.
 const HEAD: usize = 0;
 /// "No node".
@@ -66,6 +75,8 @@ pub struct ZSet {
     level: usize,
     /// The last node, or `NIL` when empty.
     tail: usize,
+    /// Whether Redis would hold this set in a listpack (see the module documentation).
+    listpack: bool,
 }
 
 impl Default for ZSet {
@@ -76,6 +87,7 @@ impl Default for ZSet {
             free: Vec::new(),
             level: 1,
             tail: NIL,
+            listpack: true,
         }
     }
 }
@@ -252,6 +264,40 @@ impl ZSet {
         self.dict.len()
     }
 
+    /// The encoding Redis would report for this set: `listpack` or `skiplist`.
+    pub fn encoding(&self) -> &'static str {
+        if self.listpack {
+            "listpack"
+        } else {
+            "skiplist"
+        }
+    }
+
+    /// Whether Redis would hold this set in a listpack (small sets are scanned in one call).
+    pub fn is_listpack(&self) -> bool {
+        self.listpack
+    }
+
+    /// Switches a freshly built result set (ZUNIONSTORE, ZRANGESTORE, ...) to the listpack
+    /// encoding when it is small enough, as Redis's `zsetConvertToListpackIfNeeded` does; and a
+    /// set too big for a listpack to the skip list. Stored -0 scores become 0 in a listpack.
+    pub fn settle_encoding(&mut self) {
+        self.listpack = self.len() <= LISTPACK_MAX_ENTRIES
+            && self.dict.keys().all(|m| m.len() <= LISTPACK_MAX_VALUE);
+        if self.listpack {
+            for node in self.nodes.iter_mut().skip(1) {
+                if node.score == 0.0 {
+                    node.score = 0.0;
+                }
+            }
+        }
+    }
+
+    /// Marks the set as skip-list encoded (a result built in memory, never stored).
+    pub fn set_skiplist_encoding(&mut self) {
+        self.listpack = false;
+    }
+
     /// Whether the set has no members.
     pub fn is_empty(&self) -> bool {
         self.dict.is_empty()
@@ -336,15 +382,37 @@ impl ZSet {
         }
         let start = self.count_while(|_, m| !range.above_min(m));
         let end = self.count_while(|_, m| range.below_max(m));
+        // With mixed scores the predicates need not split the list cleanly; like Redis's
+        // `zslFirstInLexRange` / `zslLastInLexRange`, the ends found must themselves be inside.
+        let first_inside = self
+            .get_by_rank(start)
+            .is_some_and(|(m, _)| range.below_max(m));
+        let last_inside = end
+            .checked_sub(1)
+            .and_then(|r| self.get_by_rank(r))
+            .is_some_and(|(m, _)| range.above_min(m));
+        if !first_inside || !last_inside {
+            return (start, start);
+        }
         (start, end.max(start))
     }
 
     /// Sets the score of `member`, adding it if needed. Returns its previous score.
-    pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+    pub fn insert(&mut self, member: &[u8], mut score: f64) -> Option<f64> {
         debug_assert!(
             !score.is_nan(),
             "NaN scores are rejected before they get here"
         );
+        if self.listpack
+            && !self.dict.contains_key(member)
+            && (self.len() >= LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE)
+        {
+            self.listpack = false;
+        }
+        if self.listpack && score == 0.0 {
+            // A listpack stores the score as text, and Redis's text for -0 reads back as 0.
+            score = 0.0;
+        }
         if let Some(&n) = self.dict.get(member) {
             let old = self.nodes[n].score;
             self.update_score(n, member, score);
@@ -619,7 +687,10 @@ impl ZSet {
     /// shrank gives its memory back. Amortised O(1) per removal.
     fn maybe_compact(&mut self) {
         if self.is_empty() {
+            // Like Redis, an emptied set keeps its encoding (it is deleted anyway).
+            let listpack = self.listpack;
             *self = ZSet::default();
+            self.listpack = listpack;
             return;
         }
         if self.free.len() < 64 || self.free.len() * 2 < self.nodes.len() {
@@ -774,11 +845,43 @@ mod tests {
     #[test]
     fn zero_signs_compare_equal() {
         let mut z = ZSet::new();
+        z.set_skiplist_encoding();
         z.insert(b"b", -0.0);
         z.insert(b"a", 0.0);
         z.check();
         assert_eq!(z.rank(b"a"), Some(0));
         assert!(z.score(b"b").is_some_and(|s| s.is_sign_negative()));
+    }
+
+    #[test]
+    fn listpack_encoding_is_tracked_like_redis() {
+        let mut z = ZSet::new();
+        assert_eq!(z.encoding(), "listpack");
+        // The listpack stores scores as text: -0 reads back as 0.
+        z.insert(b"a", -0.0);
+        assert!(z.score(b"a").is_some_and(|s| s.is_sign_positive()));
+        for i in 0..LISTPACK_MAX_ENTRIES - 1 {
+            z.insert(format!("m{i}").as_bytes(), 1.0);
+        }
+        assert_eq!(z.encoding(), "listpack");
+        z.insert(b"one-too-many", 1.0);
+        assert_eq!(z.encoding(), "skiplist");
+        z.insert(b"b", -0.0);
+        assert!(z.score(b"b").is_some_and(|s| s.is_sign_negative()));
+        // The conversion is one way, as in Redis.
+        while z.len() > 2 {
+            z.pop(true);
+        }
+        assert_eq!(z.encoding(), "skiplist");
+        let mut long = ZSet::new();
+        long.insert(&[b'x'; LISTPACK_MAX_VALUE + 1], 1.0);
+        assert_eq!(long.encoding(), "skiplist");
+        let mut built = ZSet::new();
+        built.set_skiplist_encoding();
+        built.insert(b"z", -0.0);
+        built.settle_encoding();
+        assert_eq!(built.encoding(), "listpack");
+        assert!(built.score(b"z").is_some_and(|s| s.is_sign_positive()));
     }
 
     #[test]
