@@ -698,9 +698,9 @@ fn zrandmember_counts_and_errors() {
             ("ZRANDMEMBER nokey 3", "*0\r\n"),
             ("ZRANDMEMBER nokey abc", NOT_INT),
             ("ZRANDMEMBER z 0", "*0\r\n"),
-            // A count of at least the size gives the whole set, in order.
-            ("ZRANDMEMBER z 5 WITHSCORES", &bulks(&["a", "1", "b", "2", "c", "3"])),
-            ("ZRANDMEMBER z 3", &bulks(&["a", "b", "c"])),
+            // A count of at least the size gives the whole set, highest score first.
+            ("ZRANDMEMBER z 5 WITHSCORES", &bulks(&["c", "3", "b", "2", "a", "1"])),
+            ("ZRANDMEMBER z 3", &bulks(&["c", "b", "a"])),
             ("ZRANDMEMBER z 1 foo", SYNTAX),
             ("ZRANDMEMBER z 1 WITHSCORES x", SYNTAX),
             (

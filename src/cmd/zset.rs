@@ -1348,9 +1348,9 @@ fn zrandmember(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     if n >= size {
-        // The whole set, in order.
+        // The whole set, highest score first (as Redis 7.0 replies it).
         header(out, size);
-        for entry in z.iter() {
+        for entry in z.iter_from_rank(size - 1, true) {
             item(out, entry);
         }
         return Ok(());
@@ -1791,7 +1791,7 @@ mod tests {
         );
         assert_eq!(
             run(s, "ZRANDMEMBER z 5 WITHSCORES"),
-            "*3\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2\r\n*2\r\n$1\r\nc\r\n,3\r\n"
+            "*3\r\n*2\r\n$1\r\nc\r\n,3\r\n*2\r\n$1\r\nb\r\n,2\r\n*2\r\n$1\r\na\r\n,1\r\n"
         );
         assert_eq!(run(s, "ZRANDMEMBER nokey"), "_\r\n");
         assert_eq!(run(s, "ZINCRBY z 0.5 a"), ",1.5\r\n");
@@ -1817,6 +1817,59 @@ mod tests {
             run(s, "ZSCAN z 0"),
             "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$3\r\n1.5\r\n"
         );
+    }
+
+    #[test]
+    fn plain_sets_are_sources_with_score_one() {
+        // SADD belongs to another part of the server; put the set in the keyspace directly.
+        let mut srv = server(Resp::V2);
+        let set: IndexSet<Vec<u8>> = [b"a", b"b", b"c"].iter().map(|m| m.to_vec()).collect();
+        srv.dbs[0].set(b"s", Value::Set(Box::new(set)));
+        let s = &mut srv;
+        assert_eq!(run(s, "ZADD z 2 a 5 d"), ":2\r\n");
+        assert_eq!(
+            run(s, "ZUNION 2 s z WITHSCORES"),
+            "*8\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n1\r\n\
+             $1\r\na\r\n$1\r\n3\r\n$1\r\nd\r\n$1\r\n5\r\n"
+        );
+        assert_eq!(
+            run(s, "ZINTER 2 s z WEIGHTS 3 1 WITHSCORES"),
+            "*2\r\n$1\r\na\r\n$1\r\n5\r\n"
+        );
+        assert_eq!(
+            run(s, "ZDIFF 2 s z WITHSCORES"),
+            "*4\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n1\r\n"
+        );
+        assert_eq!(run(s, "ZINTERCARD 2 s z"), ":1\r\n");
+        assert_eq!(run(s, "ZUNIONSTORE out 2 s z AGGREGATE MAX"), ":4\r\n");
+        assert_eq!(
+            run(s, "ZRANGE out 0 -1 WITHSCORES"),
+            "*8\r\n$1\r\nb\r\n$1\r\n1\r\n$1\r\nc\r\n$1\r\n1\r\n\
+             $1\r\na\r\n$1\r\n2\r\n$1\r\nd\r\n$1\r\n5\r\n"
+        );
+        assert!(run(s, "ZRANGE s 0 -1").starts_with("-WRONGTYPE"));
+    }
+
+    #[test]
+    fn pops_propagate_as_zpop() {
+        let mut srv = server(Resp::V2);
+        let before = srv.stats.propagated;
+        assert_eq!(run(&mut srv, "ZADD z 1 a 2 b 3 c"), ":3\r\n");
+        assert_eq!(srv.stats.propagated, before + 1);
+        let args = |line: &str| -> Vec<Vec<u8>> {
+            line.split(' ').map(|s| s.as_bytes().to_vec()).collect()
+        };
+        assert_eq!(pop_propagation(b"z", false, None), args("ZPOPMIN z"));
+        assert_eq!(pop_propagation(b"z", true, Some(2)), args("ZPOPMAX z 2"));
+        // Nothing changed, nothing propagated.
+        assert_eq!(run(&mut srv, "ZADD z 1 a"), ":0\r\n");
+        assert_eq!(run(&mut srv, "ZMPOP 1 nokey MIN"), "*-1\r\n");
+        assert_eq!(srv.stats.propagated, before + 1);
+        assert_eq!(
+            run(&mut srv, "BZPOPMIN z 0"),
+            "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n"
+        );
+        assert_eq!(srv.stats.propagated, before + 2);
     }
 
     #[test]
