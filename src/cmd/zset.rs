@@ -17,9 +17,7 @@ use super::ctx::Ctx;
 use super::error::{CmdError, CmdResult, SYNTAX, WRONGTYPE};
 use super::spec::{command, flags::*, CommandSpec};
 use crate::db::glob::glob_match;
-use crate::db::zset::{
-    LexBound, LexRange, ScoreBound, ScoreRange, ZSet, LISTPACK_MAX_ENTRIES, LISTPACK_MAX_VALUE,
-};
+use crate::db::zset::{LexBound, LexRange, ScoreBound, ScoreRange, ZSet};
 use crate::db::{Db, Value};
 use crate::protocol::reply::format_double;
 use crate::protocol::Reply;
@@ -717,15 +715,8 @@ fn zadd_generic(ctx: &mut Ctx<'_>, key: &[u8], pairs: &[Bytes], f: AddFlags) -> 
             return Ok(());
         }
         None => {
-            let mut z = ZSet::new();
-            // Redis picks the encoding from the whole command (`zsetTypeCreate`).
-            let longest = pairs.chunks_exact(2).map(|p| p[1].len()).max();
-            if pairs.len() / 2 > LISTPACK_MAX_ENTRIES
-                || longest.is_some_and(|l| l > LISTPACK_MAX_VALUE)
-            {
-                z.set_skiplist_encoding();
-            }
-            ctx.db().set(key, Value::ZSet(Box::new(z)));
+            // Redis 7.0 starts every new set as a listpack and converts it while adding.
+            ctx.db().set(key, Value::ZSet(Box::default()));
             match ctx.db().get_mut(key) {
                 Some(Value::ZSet(z)) => z,
                 _ => return Ok(()),
