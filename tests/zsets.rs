@@ -933,13 +933,22 @@ fn blocking_pop_times_out_with_a_null_array() {
     assert_eq!(call(&mut raw, "ZCARD nokey"), ":0\r\n");
 }
 
-/// Starts `line` on a new connection and waits until the server shows it blocked.
+/// Starts `line` on a new connection and gives the server time to block it. Tests where a
+/// late start would change the outcome use `start_blocked_surely`, which waits longer.
 fn start_blocked(server: &TestServer, line: &str) -> Raw {
+    start_blocked_after(server, line, Duration::from_millis(50))
+}
+
+/// Like `start_blocked`, with a wait generous enough for a loaded machine.
+fn start_blocked_surely(server: &TestServer, line: &str) -> Raw {
+    start_blocked_after(server, line, Duration::from_millis(200))
+}
+
+fn start_blocked_after(server: &TestServer, line: &str, wait: Duration) -> Raw {
     let mut raw = server.raw();
     let args: Vec<&str> = line.split(' ').collect();
     raw.cmd(&args);
-    // No reply may arrive while it waits; give the server time to register the waiter.
-    thread::sleep(Duration::from_millis(50));
+    thread::sleep(wait);
     raw
 }
 
@@ -974,7 +983,7 @@ fn blocked_pop_is_served_by_a_later_zadd() {
 #[test]
 fn blocked_clients_are_served_in_arrival_order() {
     let server = TestServer::start();
-    let mut first = start_blocked(&server, "BZPOPMIN q 0");
+    let mut first = start_blocked_surely(&server, "BZPOPMIN q 0");
     let mut second = start_blocked(&server, "BZPOPMIN q 0");
     let mut other = server.raw();
     assert_eq!(call(&mut other, "ZADD q 1 a"), ":1\r\n");
@@ -992,7 +1001,7 @@ fn blocked_clients_are_served_in_arrival_order() {
 #[test]
 fn a_blocked_pop_skips_a_key_that_changed_type() {
     let server = TestServer::start();
-    let mut waiter = start_blocked(&server, "BZPOPMIN k1 k2 0");
+    let mut waiter = start_blocked_surely(&server, "BZPOPMIN k1 k2 0");
     let mut other = server.raw();
     // k1 becomes a string: the waiter keeps waiting instead of failing ...
     assert_eq!(call(&mut other, "SET k1 x"), "+OK\r\n");
