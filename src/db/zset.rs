@@ -1,18 +1,301 @@
-//! The sorted set: members ordered by (score, member), with O(1) score lookup by member.
+//! The sorted set: members ordered by (score, member bytes), with O(1) score lookup by member
+//! and O(log n) access by rank.
+//!
+//! Two views of the same elements, as in Redis:
+//! - `dict`, an insertion-indexed hash map from member to the skip-list node that holds it. It
+//!   answers ZSCORE in O(1), and its dense indexes give ZSCAN a plain-index cursor (the same
+//!   `swap_remove` argument as `Db::scan_indexes`) and ZRANDMEMBER O(1) random picks.
+//! - a skip list with spans (Pugh's skip list, where each forward link also records how many
+//!   elements it jumps over). Spans make rank queries — ZRANK, ZRANGE by index,
+//!   ZREMRANGEBYRANK, the offset of a LIMIT — O(log n) instead of a walk from the head.
+//!
+//! The skip list lives in a `Vec` arena: nodes refer to each other by index (`NIL` for none),
+//! freed slots are reused, and the arena is compacted when it is mostly holes. No `unsafe`.
+//! A node does not copy its member: it stores the member's index in `dict` (kept right when
+//! `swap_remove` moves an entry), so every member's bytes are stored exactly once.
+//!
+//! Scores are `f64` and never NaN (callers reject NaN first); -0.0 and 0.0 compare equal, and a
+//! tie on score is broken by comparing member bytes, exactly as Redis orders its skip list.
+//!
+//! Redis keeps small sorted sets in a listpack, which stores scores as text and so turns -0 into
+//! 0, and reports `listpack` or `skiplist` in OBJECT ENCODING. `listpack` tracks which encoding
+//! Redis would be using (same thresholds, same one-way conversion), so both are observable
+//! exactly as in Redis although the structure is always the skip list.
 
-use std::collections::HashMap;
+use std::fmt;
 
-/// A sorted set. Placeholder shape; the sorted-set work owns this file.
-#[derive(Clone, Debug, Default, PartialEq)]
+use indexmap::IndexMap;
+
+/// The most levels a node can have (Redis's `ZSKIPLIST_MAXLEVEL`).
+const MAX_LEVEL: usize = 32;
+/// The chance that a node reaching level i also reaches level i + 1 (`ZSKIPLIST_P`), in 1/256.
+const LEVEL_P_256: u64 = 64;
+/// Most members a listpack-encoded set holds (`zset-max-listpack-entries`).
+pub const LISTPACK_MAX_ENTRIES: usize = 128;
+/// Longest member a listpack-encoded set holds (`zset-max-listpack-value`).
+pub const LISTPACK_MAX_VALUE: usize = 64;
+/// The index of the header node, which holds no element.
+const HEAD: usize = 0;
+/// "No node".
+const NIL: usize = usize::MAX;
+
+/// One forward link of a node.
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    /// The next node at this level, or `NIL`.
+    forward: usize,
+    /// How many elements the link jumps over (1 for a link to the very next node; for a `NIL`
+    /// link, the number of elements after this node).
+    span: usize,
+}
+
+/// A skip-list node.
+#[derive(Clone, Debug)]
+struct Node {
+    /// Index of the member in `ZSet::dict` (unused for the header).
+    entry: usize,
+    /// The member's score.
+    score: f64,
+    /// The previous node at level 0, or `NIL` for the first one.
+    backward: usize,
+    /// Forward links, one per level the node reaches; empty for a freed slot.
+    links: Box<[Link]>,
+}
+
+/// A sorted set.
+#[derive(Clone)]
 pub struct ZSet {
-    /// Score of each member.
-    pub scores: HashMap<Vec<u8>, f64>,
+    /// Member -> index of its node in `nodes`.
+    dict: IndexMap<Box<[u8]>, usize>,
+    /// The skip-list arena; `nodes[HEAD]` is the header.
+    nodes: Vec<Node>,
+    /// Free slots of `nodes`.
+    free: Vec<usize>,
+    /// Levels in use (at least 1).
+    level: usize,
+    /// The last node, or `NIL` when empty.
+    tail: usize,
+    /// Whether Redis would hold this set in a listpack (see the module documentation).
+    listpack: bool,
+}
+
+impl Default for ZSet {
+    fn default() -> Self {
+        ZSet {
+            dict: IndexMap::new(),
+            nodes: vec![Self::header()],
+            free: Vec::new(),
+            level: 1,
+            tail: NIL,
+            listpack: true,
+        }
+    }
+}
+
+impl PartialEq for ZSet {
+    /// Two sets are equal when they hold the same members with equal scores (the skip-list
+    /// shape, which is random, does not matter).
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl fmt::Debug for ZSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(
+                self.iter()
+                    .map(|(member, score)| (String::from_utf8_lossy(member), score)),
+            )
+            .finish()
+    }
+}
+
+/// A score bound of a range query (`1.5`, `(1.5`, `-inf`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreBound {
+    /// The bound's value.
+    pub value: f64,
+    /// Whether the bound itself is excluded (`(`).
+    pub exclusive: bool,
+}
+
+/// A score range `min..max` (ZRANGEBYSCORE, ZCOUNT, ZREMRANGEBYSCORE).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreRange {
+    /// The lower bound.
+    pub min: ScoreBound,
+    /// The upper bound.
+    pub max: ScoreBound,
+}
+
+impl ScoreRange {
+    /// Whether `score` is at or above the lower bound.
+    pub fn above_min(&self, score: f64) -> bool {
+        if self.min.exclusive {
+            score > self.min.value
+        } else {
+            score >= self.min.value
+        }
+    }
+
+    /// Whether `score` is at or below the upper bound.
+    pub fn below_max(&self, score: f64) -> bool {
+        if self.max.exclusive {
+            score < self.max.value
+        } else {
+            score <= self.max.value
+        }
+    }
+
+    /// Whether no score can be in the range.
+    pub fn is_empty(&self) -> bool {
+        self.min.value > self.max.value
+            || (self.min.value == self.max.value && (self.min.exclusive || self.max.exclusive))
+    }
+}
+
+/// A bound of a lexicographic range: `-`, `+`, `[member` or `(member`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LexBound {
+    /// `-`: below every member.
+    Min,
+    /// `+`: above every member.
+    Max,
+    /// `[member`.
+    Inclusive(Vec<u8>),
+    /// `(member`.
+    Exclusive(Vec<u8>),
+}
+
+impl LexBound {
+    /// Compares the bound's position with the member `m`: `Less` if the bound sorts before it.
+    fn cmp_member(&self, m: &[u8]) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match self {
+            LexBound::Min => Ordering::Less,
+            LexBound::Max => Ordering::Greater,
+            LexBound::Inclusive(b) | LexBound::Exclusive(b) => b.as_slice().cmp(m),
+        }
+    }
+
+    /// Whether the bound excludes its own value (`-` and `+` count as exclusive, as in Redis).
+    fn exclusive(&self) -> bool {
+        !matches!(self, LexBound::Inclusive(_))
+    }
+
+    /// Orders two bounds by position, ignoring exclusivity.
+    fn cmp_bound(&self, other: &LexBound) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        match (self, other) {
+            (LexBound::Min, LexBound::Min) | (LexBound::Max, LexBound::Max) => Ordering::Equal,
+            (LexBound::Min, _) | (_, LexBound::Max) => Ordering::Less,
+            (LexBound::Max, _) | (_, LexBound::Min) => Ordering::Greater,
+            (
+                LexBound::Inclusive(a) | LexBound::Exclusive(a),
+                LexBound::Inclusive(b) | LexBound::Exclusive(b),
+            ) => a.cmp(b),
+        }
+    }
+}
+
+/// A lexicographic range (ZRANGEBYLEX, ZLEXCOUNT, ZREMRANGEBYLEX).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LexRange {
+    /// The lower bound.
+    pub min: LexBound,
+    /// The upper bound.
+    pub max: LexBound,
+}
+
+impl LexRange {
+    /// Whether `m` is at or above the lower bound.
+    pub fn above_min(&self, m: &[u8]) -> bool {
+        match self.min.cmp_member(m) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Equal => !self.min.exclusive(),
+            std::cmp::Ordering::Greater => false,
+        }
+    }
+
+    /// Whether `m` is at or below the upper bound.
+    pub fn below_max(&self, m: &[u8]) -> bool {
+        match self.max.cmp_member(m) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => !self.max.exclusive(),
+            std::cmp::Ordering::Less => false,
+        }
+    }
+
+    /// Whether no member can be in the range.
+    pub fn is_empty(&self) -> bool {
+        match self.min.cmp_bound(&self.max) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => self.min.exclusive() || self.max.exclusive(),
+            std::cmp::Ordering::Less => false,
+        }
+    }
 }
 
 impl ZSet {
+    /// Creates an empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn header() -> Node {
+        Node {
+            entry: NIL,
+            score: 0.0,
+            backward: NIL,
+            links: vec![
+                Link {
+                    forward: NIL,
+                    span: 0
+                };
+                MAX_LEVEL
+            ]
+            .into_boxed_slice(),
+        }
+    }
+
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.scores.len()
+        self.dict.len()
+    }
+
+    /// The encoding Redis would report for this set: `listpack` or `skiplist`.
+    pub fn encoding(&self) -> &'static str {
+        if self.listpack {
+            "listpack"
+        } else {
+            "skiplist"
+        }
+    }
+
+    /// Whether Redis would hold this set in a listpack (small sets are scanned in one call).
+    pub fn is_listpack(&self) -> bool {
+        self.listpack
+    }
+
+    /// Switches a freshly built result set (ZUNIONSTORE, ZRANGESTORE, ...) to the listpack
+    /// encoding when it is small enough, as Redis's `zsetConvertToListpackIfNeeded` does; and a
+    /// set too big for a listpack to the skip list. Stored -0 scores become 0 in a listpack.
+    pub fn settle_encoding(&mut self) {
+        self.listpack = self.len() <= LISTPACK_MAX_ENTRIES
+            && self.dict.keys().all(|m| m.len() <= LISTPACK_MAX_VALUE);
+        if self.listpack {
+            for node in self.nodes.iter_mut().skip(1) {
+                if node.score == 0.0 {
+                    node.score = 0.0;
+                }
+            }
+        }
+    }
+
+    /// Marks the set as skip-list encoded (a result built in memory, never stored).
+    pub fn set_skiplist_encoding(&mut self) {
+        self.listpack = false;
     }
 
     /// Members and scores in (score, member) order. Placeholder: sorts on every call; the
@@ -25,6 +308,752 @@ impl ZSet {
 
     /// Whether the set has no members.
     pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
+        self.dict.is_empty()
+    }
+
+    /// The score of `member`, in O(1).
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.dict.get(member).map(|&n| self.nodes[n].score)
+    }
+
+    /// Whether `member` is in the set.
+    pub fn contains(&self, member: &[u8]) -> bool {
+        self.dict.contains_key(member)
+    }
+
+    /// Every member with its score, in ascending (score, member) order.
+    pub fn iter(&self) -> Iter<'_> {
+        self.iter_from_rank(0, false)
+    }
+
+    /// Members starting at 0-based `rank`, ascending, or descending when `rev` (ranks are
+    /// always counted from the lowest score). Locating the start is O(log n).
+    pub fn iter_from_rank(&self, rank: usize, rev: bool) -> Iter<'_> {
+        let node = if rank < self.len() {
+            self.node_at_rank(rank)
+        } else {
+            NIL
+        };
+        Iter {
+            set: self,
+            node,
+            rev,
+            left: if node == NIL {
+                0
+            } else if rev {
+                rank + 1
+            } else {
+                self.len() - rank
+            },
+        }
+    }
+
+    /// The member and score at 0-based `rank`, in O(log n).
+    pub fn get_by_rank(&self, rank: usize) -> Option<(&[u8], f64)> {
+        if rank >= self.len() {
+            return None;
+        }
+        let n = self.node_at_rank(rank);
+        Some((self.member(n), self.nodes[n].score))
+    }
+
+    /// The member and score at dict index `index` (0..len, in no particular order), in O(1):
+    /// for random picks and ZSCAN cursors.
+    pub fn get_by_index(&self, index: usize) -> Option<(&[u8], f64)> {
+        self.dict
+            .get_index(index)
+            .map(|(m, &n)| (&**m, self.nodes[n].score))
+    }
+
+    /// The 0-based rank of `member` in ascending order, in O(log n).
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let score = self.score(member)?;
+        Some(self.count_while(|s, m| less(s, m, score, member)))
+    }
+
+    /// The ranks `start..end` of the members whose score is in `range`, in O(log n).
+    pub fn score_range_ranks(&self, range: &ScoreRange) -> (usize, usize) {
+        if range.is_empty() {
+            return (0, 0);
+        }
+        let start = self.count_while(|s, _| !range.above_min(s));
+        let end = self.count_while(|s, _| range.below_max(s));
+        (start, end.max(start))
+    }
+
+    /// The ranks `start..end` of the members in the lexicographic `range`, in O(log n). Like
+    /// Redis, this assumes all members have the same score; otherwise the answer is some
+    /// unspecified (but valid) rank interval.
+    pub fn lex_range_ranks(&self, range: &LexRange) -> (usize, usize) {
+        if range.is_empty() {
+            return (0, 0);
+        }
+        let start = self.count_while(|_, m| !range.above_min(m));
+        let end = self.count_while(|_, m| range.below_max(m));
+        // With mixed scores the predicates need not split the list cleanly; like Redis's
+        // `zslFirstInLexRange` / `zslLastInLexRange`, the ends found must themselves be inside.
+        let first_inside = self
+            .get_by_rank(start)
+            .is_some_and(|(m, _)| range.below_max(m));
+        let last_inside = end
+            .checked_sub(1)
+            .and_then(|r| self.get_by_rank(r))
+            .is_some_and(|(m, _)| range.above_min(m));
+        if !first_inside || !last_inside {
+            return (start, start);
+        }
+        (start, end.max(start))
+    }
+
+    /// Sets the score of `member`, adding it if needed. Returns its previous score.
+    pub fn insert(&mut self, member: &[u8], mut score: f64) -> Option<f64> {
+        debug_assert!(
+            !score.is_nan(),
+            "NaN scores are rejected before they get here"
+        );
+        if self.listpack
+            && !self.dict.contains_key(member)
+            && (self.len() >= LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE)
+        {
+            self.listpack = false;
+        }
+        if self.listpack && score == 0.0 {
+            // A listpack stores the score as text, and Redis's text for -0 reads back as 0.
+            score = 0.0;
+        }
+        if let Some(&n) = self.dict.get(member) {
+            let old = self.nodes[n].score;
+            self.update_score(n, member, score);
+            return Some(old);
+        }
+        let (entry, _) = self.dict.insert_full(member.into(), NIL);
+        let n = self.link_new(score, member, entry);
+        if let Some((_, slot)) = self.dict.get_index_mut(entry) {
+            *slot = n;
+        }
+        None
+    }
+
+    /// Removes `member`. Returns its score if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let &n = self.dict.get(member)?;
+        let score = self.nodes[n].score;
+        let (update, _) = self.find_update(score, member);
+        self.unlink(n, &update);
+        self.forget(n);
+        self.maybe_compact();
+        Some(score)
+    }
+
+    /// Removes the members at ranks `start..end` (clamped to the set), calling `removed` with
+    /// each one in ascending order. Returns how many were removed. O(log n + removed).
+    pub fn remove_rank_range(
+        &mut self,
+        start: usize,
+        end: usize,
+        mut removed: impl FnMut(&[u8], f64),
+    ) -> usize {
+        let end = end.min(self.len());
+        if start >= end {
+            return 0;
+        }
+        // The predecessors at each level of the node at `start`; they stay the predecessors
+        // of every following node as those are deleted one after the other.
+        let mut update = [HEAD; MAX_LEVEL];
+        let mut traversed = 0;
+        let mut x = HEAD;
+        for i in (0..self.level).rev() {
+            loop {
+                let link = self.nodes[x].links[i];
+                if link.forward != NIL && traversed + link.span <= start {
+                    traversed += link.span;
+                    x = link.forward;
+                } else {
+                    break;
+                }
+            }
+            update[i] = x;
+        }
+        let mut x = self.nodes[x].links[0].forward;
+        let mut count = 0;
+        while x != NIL && count < end - start {
+            let next = self.nodes[x].links[0].forward;
+            self.unlink(x, &update);
+            removed(self.member(x), self.nodes[x].score);
+            self.forget(x);
+            count += 1;
+            x = next;
+        }
+        self.maybe_compact();
+        count
+    }
+
+    /// Removes and returns the member with the lowest (`max == false`) or highest score.
+    pub fn pop(&mut self, max: bool) -> Option<(Vec<u8>, f64)> {
+        let rank = if max { self.len().checked_sub(1)? } else { 0 };
+        let mut out = None;
+        self.remove_rank_range(rank, rank + 1, |m, s| out = Some((m.to_vec(), s)));
+        out
+    }
+
+    /// The member held by node `n`.
+    fn member(&self, n: usize) -> &[u8] {
+        self.dict
+            .get_index(self.nodes[n].entry)
+            .map_or(&[], |(m, _)| &**m)
+    }
+
+    /// Number of leading elements (in order) for which `pred(score, member)` holds; `pred` must
+    /// hold for a prefix of the set and fail for the rest. O(log n).
+    fn count_while(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        let mut rank = 0;
+        let mut x = HEAD;
+        for i in (0..self.level).rev() {
+            loop {
+                let link = self.nodes[x].links[i];
+                if link.forward != NIL
+                    && pred(self.nodes[link.forward].score, self.member(link.forward))
+                {
+                    rank += link.span;
+                    x = link.forward;
+                } else {
+                    break;
+                }
+            }
+        }
+        rank
+    }
+
+    /// The node at 0-based `rank` (< len).
+    fn node_at_rank(&self, rank: usize) -> usize {
+        let target = rank + 1;
+        let mut traversed = 0;
+        let mut x = HEAD;
+        for i in (0..self.level).rev() {
+            loop {
+                let link = self.nodes[x].links[i];
+                if link.forward != NIL && traversed + link.span <= target {
+                    traversed += link.span;
+                    x = link.forward;
+                } else {
+                    break;
+                }
+            }
+            if traversed == target {
+                return x;
+            }
+        }
+        NIL
+    }
+
+    /// For an element (score, member): at each level, the last node before it, and the rank
+    /// crossed to reach that node.
+    fn find_update(&self, score: f64, member: &[u8]) -> ([usize; MAX_LEVEL], [usize; MAX_LEVEL]) {
+        let mut update = [HEAD; MAX_LEVEL];
+        let mut rank = [0usize; MAX_LEVEL];
+        let mut x = HEAD;
+        for i in (0..self.level).rev() {
+            rank[i] = if i + 1 == self.level { 0 } else { rank[i + 1] };
+            loop {
+                let link = self.nodes[x].links[i];
+                if link.forward != NIL
+                    && less(
+                        self.nodes[link.forward].score,
+                        self.member(link.forward),
+                        score,
+                        member,
+                    )
+                {
+                    rank[i] += link.span;
+                    x = link.forward;
+                } else {
+                    break;
+                }
+            }
+            update[i] = x;
+        }
+        (update, rank)
+    }
+
+    /// Links a new node for (score, member) whose dict index is `entry`; returns its index.
+    fn link_new(&mut self, score: f64, member: &[u8], entry: usize) -> usize {
+        let (mut update, mut rank) = self.find_update(score, member);
+        let level = random_level();
+        if level > self.level {
+            for i in self.level..level {
+                rank[i] = 0;
+                update[i] = HEAD;
+                self.nodes[HEAD].links[i].span = self.len() - 1;
+            }
+            self.level = level;
+        }
+        let node = Node {
+            entry,
+            score,
+            backward: if update[0] == HEAD { NIL } else { update[0] },
+            links: vec![
+                Link {
+                    forward: NIL,
+                    span: 0
+                };
+                level
+            ]
+            .into_boxed_slice(),
+        };
+        let x = match self.free.pop() {
+            Some(slot) => {
+                self.nodes[slot] = node;
+                slot
+            }
+            None => {
+                self.nodes.push(node);
+                self.nodes.len() - 1
+            }
+        };
+        for i in 0..level {
+            let prev = self.nodes[update[i]].links[i];
+            self.nodes[x].links[i] = Link {
+                forward: prev.forward,
+                span: prev.span - (rank[0] - rank[i]),
+            };
+            self.nodes[update[i]].links[i] = Link {
+                forward: x,
+                span: rank[0] - rank[i] + 1,
+            };
+        }
+        for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
+            self.nodes[u].links[i].span += 1;
+        }
+        match self.nodes[x].links[0].forward {
+            NIL => self.tail = x,
+            next => self.nodes[next].backward = x,
+        }
+        x
+    }
+
+    /// Unlinks node `x` from the skip list, given its predecessors `update`.
+    fn unlink(&mut self, x: usize, update: &[usize; MAX_LEVEL]) {
+        for (i, &u) in update.iter().enumerate().take(self.level) {
+            let link = self.nodes[u].links[i];
+            if link.forward == x {
+                let own = self.nodes[x].links[i];
+                self.nodes[u].links[i] = Link {
+                    forward: own.forward,
+                    span: link.span + own.span - 1,
+                };
+            } else {
+                self.nodes[u].links[i].span = link.span.saturating_sub(1);
+            }
+        }
+        let (forward, backward) = (self.nodes[x].links[0].forward, self.nodes[x].backward);
+        match forward {
+            NIL => self.tail = backward,
+            next => self.nodes[next].backward = backward,
+        }
+        while self.level > 1 && self.nodes[HEAD].links[self.level - 1].forward == NIL {
+            self.level -= 1;
+        }
+    }
+
+    /// Frees unlinked node `x` and removes its member from the dict.
+    fn forget(&mut self, x: usize) {
+        let entry = self.nodes[x].entry;
+        self.dict.swap_remove_index(entry);
+        // The last entry moved into the hole: its node must learn its new index.
+        if let Some((_, &moved)) = self.dict.get_index(entry) {
+            self.nodes[moved].entry = entry;
+        }
+        self.nodes[x].links = Box::new([]);
+        self.nodes[x].entry = NIL;
+        self.free.push(x);
+    }
+
+    /// Changes the score of node `n` (member `member`).
+    fn update_score(&mut self, n: usize, member: &[u8], score: f64) {
+        let backward = self.nodes[n].backward;
+        let forward = self.nodes[n].links[0].forward;
+        // Still between its neighbours: the position does not change (Redis's fast path).
+        if (backward == NIL || self.nodes[backward].score < score)
+            && (forward == NIL || self.nodes[forward].score > score)
+        {
+            self.nodes[n].score = score;
+            return;
+        }
+        let old = self.nodes[n].score;
+        let (update, _) = self.find_update(old, member);
+        self.unlink(n, &update);
+        let entry = self.nodes[n].entry;
+        self.nodes[n].links = Box::new([]);
+        self.free.push(n);
+        let x = self.link_new(score, member, entry);
+        if let Some((_, slot)) = self.dict.get_index_mut(entry) {
+            *slot = x;
+        }
+    }
+
+    /// Rebuilds the arena without holes once more than half of it is free, so a set that
+    /// shrank gives its memory back. Amortised O(1) per removal.
+    fn maybe_compact(&mut self) {
+        if self.is_empty() {
+            // Like Redis, an emptied set keeps its encoding (it is deleted anyway).
+            let listpack = self.listpack;
+            *self = ZSet::default();
+            self.listpack = listpack;
+            return;
+        }
+        if self.free.len() < 64 || self.free.len() * 2 < self.nodes.len() {
+            return;
+        }
+        let mut remap = vec![NIL; self.nodes.len()];
+        let mut nodes = Vec::with_capacity(self.nodes.len() - self.free.len());
+        for (old, node) in self.nodes.drain(..).enumerate() {
+            if old == HEAD || !node.links.is_empty() {
+                remap[old] = nodes.len();
+                nodes.push(node);
+            }
+        }
+        let map = |i: usize| if i == NIL { NIL } else { remap[i] };
+        for node in &mut nodes {
+            node.backward = map(node.backward);
+            for link in node.links.iter_mut() {
+                link.forward = map(link.forward);
+            }
+        }
+        for slot in self.dict.values_mut() {
+            *slot = map(*slot);
+        }
+        self.tail = map(self.tail);
+        self.nodes = nodes;
+        self.free.clear();
+    }
+
+    /// Checks every structural invariant; for tests.
+    #[cfg(test)]
+    fn check(&self) {
+        let mut n = self.nodes[HEAD].links[0].forward;
+        let mut count = 0;
+        let mut prev = NIL;
+        while n != NIL {
+            count += 1;
+            assert_eq!(self.nodes[n].backward, prev);
+            assert_eq!(self.dict.get(self.member(n)), Some(&n));
+            if prev != NIL {
+                assert!(less(
+                    self.nodes[prev].score,
+                    self.member(prev),
+                    self.nodes[n].score,
+                    self.member(n)
+                ));
+            }
+            prev = n;
+            n = self.nodes[n].links[0].forward;
+        }
+        assert_eq!(self.tail, prev);
+        assert_eq!(count, self.len());
+        for (rank, (m, _)) in self.iter().enumerate() {
+            assert_eq!(self.rank(m), Some(rank));
+        }
+    }
+}
+
+/// Whether (s1, m1) sorts strictly before (s2, m2).
+fn less(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> bool {
+    s1 < s2 || (s1 == s2 && m1 < m2)
+}
+
+/// A random level with P(level > k) = 0.25^k, at most `MAX_LEVEL`.
+fn random_level() -> usize {
+    let mut level = 1;
+    let mut bits = crate::server::state::random_u64();
+    let mut left = 8; // 64 random bits give 8 tries of 8 bits each.
+    while level < MAX_LEVEL && (bits & 0xff) < LEVEL_P_256 {
+        level += 1;
+        bits >>= 8;
+        left -= 1;
+        if left == 0 {
+            bits = crate::server::state::random_u64();
+            left = 8;
+        }
+    }
+    level
+}
+
+/// Members and scores in rank order, ascending or descending.
+pub struct Iter<'a> {
+    set: &'a ZSet,
+    node: usize,
+    rev: bool,
+    left: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.node == NIL {
+            return None;
+        }
+        let node = &self.set.nodes[self.node];
+        let item = (self.set.member(self.node), node.score);
+        self.node = if self.rev {
+            node.backward
+        } else {
+            node.links[0].forward
+        };
+        self.left = self.left.saturating_sub(1);
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(z: &ZSet) -> Vec<(String, f64)> {
+        z.iter()
+            .map(|(m, s)| (String::from_utf8_lossy(m).into_owned(), s))
+            .collect()
+    }
+
+    #[test]
+    fn orders_by_score_then_member() {
+        let mut z = ZSet::new();
+        for (m, s) in [("c", 1.0), ("a", 2.0), ("b", 1.0), ("d", f64::NEG_INFINITY)] {
+            assert_eq!(z.insert(m.as_bytes(), s), None);
+        }
+        z.check();
+        assert_eq!(
+            members(&z),
+            vec![
+                ("d".into(), f64::NEG_INFINITY),
+                ("b".into(), 1.0),
+                ("c".into(), 1.0),
+                ("a".into(), 2.0)
+            ]
+        );
+        assert_eq!(z.rank(b"a"), Some(3));
+        assert_eq!(z.rank(b"x"), None);
+        assert_eq!(z.get_by_rank(1), Some((&b"b"[..], 1.0)));
+        assert_eq!(z.insert(b"a", -1.0), Some(2.0));
+        z.check();
+        assert_eq!(z.rank(b"a"), Some(1));
+        assert_eq!(z.remove(b"d"), Some(f64::NEG_INFINITY));
+        assert_eq!(z.remove(b"d"), None);
+        z.check();
+        let back: Vec<_> = z.iter_from_rank(2, true).map(|(m, _)| m.to_vec()).collect();
+        assert_eq!(back, vec![b"c".to_vec(), b"b".to_vec(), b"a".to_vec()]);
+    }
+
+    #[test]
+    fn zero_signs_compare_equal() {
+        let mut z = ZSet::new();
+        z.set_skiplist_encoding();
+        z.insert(b"b", -0.0);
+        z.insert(b"a", 0.0);
+        z.check();
+        assert_eq!(z.rank(b"a"), Some(0));
+        assert!(z.score(b"b").is_some_and(|s| s.is_sign_negative()));
+    }
+
+    #[test]
+    fn listpack_encoding_is_tracked_like_redis() {
+        let mut z = ZSet::new();
+        assert_eq!(z.encoding(), "listpack");
+        // The listpack stores scores as text: -0 reads back as 0.
+        z.insert(b"a", -0.0);
+        assert!(z.score(b"a").is_some_and(|s| s.is_sign_positive()));
+        for i in 0..LISTPACK_MAX_ENTRIES - 1 {
+            z.insert(format!("m{i}").as_bytes(), 1.0);
+        }
+        assert_eq!(z.encoding(), "listpack");
+        z.insert(b"one-too-many", 1.0);
+        assert_eq!(z.encoding(), "skiplist");
+        z.insert(b"b", -0.0);
+        assert!(z.score(b"b").is_some_and(|s| s.is_sign_negative()));
+        // The conversion is one way, as in Redis.
+        while z.len() > 2 {
+            z.pop(true);
+        }
+        assert_eq!(z.encoding(), "skiplist");
+        let mut long = ZSet::new();
+        long.insert(&[b'x'; LISTPACK_MAX_VALUE + 1], 1.0);
+        assert_eq!(long.encoding(), "skiplist");
+        let mut built = ZSet::new();
+        built.set_skiplist_encoding();
+        built.insert(b"z", -0.0);
+        built.settle_encoding();
+        assert_eq!(built.encoding(), "listpack");
+        assert!(built.score(b"z").is_some_and(|s| s.is_sign_positive()));
+    }
+
+    #[test]
+    fn ranges_by_score_and_lex() {
+        let mut z = ZSet::new();
+        for (i, m) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            z.insert(m.as_bytes(), i as f64);
+        }
+        let r = |min, minex, max, maxex| ScoreRange {
+            min: ScoreBound {
+                value: min,
+                exclusive: minex,
+            },
+            max: ScoreBound {
+                value: max,
+                exclusive: maxex,
+            },
+        };
+        assert_eq!(z.score_range_ranks(&r(1.0, false, 3.0, false)), (1, 4));
+        assert_eq!(z.score_range_ranks(&r(1.0, true, 3.0, true)), (2, 3));
+        assert_eq!(z.score_range_ranks(&r(3.0, true, 3.0, false)), (0, 0));
+        assert_eq!(z.score_range_ranks(&r(9.0, false, 10.0, false)), (5, 5));
+        let all = r(f64::NEG_INFINITY, false, f64::INFINITY, false);
+        assert_eq!(z.score_range_ranks(&all), (0, 5));
+        let mut lex = ZSet::new();
+        for m in ["a", "b", "c", "d", "e"] {
+            lex.insert(m.as_bytes(), 0.0);
+        }
+        let range = LexRange {
+            min: LexBound::Exclusive(b"a".to_vec()),
+            max: LexBound::Inclusive(b"c".to_vec()),
+        };
+        assert_eq!(lex.lex_range_ranks(&range), (1, 3));
+        let everything = LexRange {
+            min: LexBound::Min,
+            max: LexBound::Max,
+        };
+        assert_eq!(lex.lex_range_ranks(&everything), (0, 5));
+        let reversed = LexRange {
+            min: LexBound::Max,
+            max: LexBound::Min,
+        };
+        assert_eq!(lex.lex_range_ranks(&reversed), (0, 0));
+    }
+
+    #[test]
+    fn remove_rank_range_and_pop() {
+        let mut z = ZSet::new();
+        for i in 0..1000 {
+            z.insert(format!("m{i:04}").as_bytes(), f64::from(i));
+        }
+        let mut seen = Vec::new();
+        assert_eq!(
+            z.remove_rank_range(10, 20, |m, _| seen.push(m.to_vec())),
+            10
+        );
+        assert_eq!(seen.first().map(Vec::as_slice), Some(&b"m0010"[..]));
+        z.check();
+        assert_eq!(z.len(), 990);
+        assert_eq!(z.pop(false), Some((b"m0000".to_vec(), 0.0)));
+        assert_eq!(z.pop(true), Some((b"m0999".to_vec(), 999.0)));
+        z.check();
+        // Shrinking compacts the arena and keeps everything consistent.
+        let n = z.len();
+        assert_eq!(z.remove_rank_range(0, n - 3, |_, _| {}), n - 3);
+        z.check();
+        assert!(z.nodes.len() < 100);
+        assert_eq!(z.len(), 3);
+        while z.pop(false).is_some() {}
+        assert!(z.is_empty());
+        assert_eq!(z, ZSet::default());
+    }
+
+    #[test]
+    fn clone_and_eq_compare_contents() {
+        let mut a = ZSet::new();
+        let mut b = ZSet::new();
+        for i in 0..100 {
+            a.insert(format!("{i}").as_bytes(), f64::from(i % 7));
+            b.insert(format!("{}", 99 - i).as_bytes(), f64::from((99 - i) % 7));
+        }
+        assert_eq!(a, b);
+        let c = a.clone();
+        assert_eq!(a, c);
+        b.insert(b"5", 100.0);
+        assert_ne!(a, b);
+    }
+
+    /// Random operations against a simple sorted model.
+    #[test]
+    fn matches_a_sorted_vec_model() {
+        let mut z = ZSet::new();
+        let mut model: std::collections::HashMap<Vec<u8>, f64> = Default::default();
+        for step in 0..20_000u64 {
+            let r = crate::server::state::random_u64();
+            let member = format!("m{}", r % 300).into_bytes();
+            let score = ((r >> 20) % 50) as f64 - 25.0;
+            match (r >> 40) % 5 {
+                0 | 1 => assert_eq!(z.insert(&member, score), model.insert(member, score)),
+                2 => assert_eq!(z.remove(&member), model.remove(&member)),
+                3 => {
+                    let start = ((r >> 8) % 40) as usize;
+                    let end = start + ((r >> 16) % 5) as usize;
+                    let mut sorted: Vec<_> = model.iter().map(|(m, s)| (*s, m.clone())).collect();
+                    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                    let mut got = Vec::new();
+                    z.remove_rank_range(start, end, |m, _| got.push(m.to_vec()));
+                    let want: Vec<_> = sorted
+                        .iter()
+                        .skip(start)
+                        .take(end - start)
+                        .map(|(_, m)| m.clone())
+                        .collect();
+                    assert_eq!(got, want);
+                    for m in want {
+                        model.remove(&m);
+                    }
+                }
+                _ => {
+                    let popped = z.pop(r & 1 == 1);
+                    let mut sorted: Vec<_> = model.iter().map(|(m, s)| (*s, m.clone())).collect();
+                    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+                    let gone = if r & 1 == 0 {
+                        sorted.first()
+                    } else {
+                        sorted.last()
+                    };
+                    assert_eq!(popped, gone.map(|(s, m)| (m.clone(), *s)));
+                    if let Some((_, m)) = gone.cloned() {
+                        model.remove(&m);
+                    }
+                }
+            }
+            if step % 500 == 0 {
+                z.check();
+            }
+            assert_eq!(z.len(), model.len());
+        }
+        z.check();
+    }
+
+    /// A large set stays usable in debug builds: every rank operation is O(log n).
+    #[test]
+    fn hundred_thousand_members() {
+        const N: usize = 100_000;
+        let mut z = ZSet::new();
+        for i in 0..N {
+            // Scores in a scrambled order, so inserts land all over the list.
+            let s = ((i * 7919) % N) as f64;
+            z.insert(format!("member:{i}").as_bytes(), s);
+        }
+        assert_eq!(z.len(), N);
+        for probe in [0, 1, 12_345, N / 2, N - 1] {
+            let (m, s) = z.get_by_rank(probe).map(|(m, s)| (m.to_vec(), s)).unwrap();
+            assert_eq!(s, probe as f64);
+            assert_eq!(z.rank(&m), Some(probe));
+        }
+        for i in (0..N).step_by(3) {
+            z.insert(format!("member:{i}").as_bytes(), -(i as f64));
+        }
+        assert_eq!(z.remove_rank_range(1000, 2000, |_, _| {}), 1000);
+        for i in (1..N).step_by(2) {
+            z.remove(format!("member:{i}").as_bytes());
+        }
+        z.check();
     }
 }
