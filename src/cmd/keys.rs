@@ -807,13 +807,8 @@ pub fn encoding(value: &Value) -> &'static str {
             "intset"
         }
         Value::Set(_) => "hashtable",
-        Value::ZSet(z)
-            if z.len() <= LISTPACK_MAX_ENTRIES
-                && z.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE) =>
-        {
-            "listpack"
-        }
-        Value::ZSet(_) => "skiplist",
+        // The sorted set tracks its encoding itself, including Redis's one-way conversion.
+        Value::ZSet(z) => z.encoding(),
     }
 }
 
@@ -1002,7 +997,7 @@ pub(crate) mod tests {
         for i in 0..n {
             let mut m = format!("{i}-").into_bytes();
             m.resize(member_len.max(m.len()), b'm');
-            z.scores.insert(m, i as f64);
+            z.insert(&m, i as f64);
         }
         Value::ZSet(Box::new(z))
     }

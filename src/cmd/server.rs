@@ -13,6 +13,7 @@ use bytes::Bytes;
 use super::connection::reply_help;
 use super::ctx::Ctx;
 use super::error::{CmdResult, NO_SUCH_KEY, SYNTAX};
+use super::keys::encoding;
 use super::spec::{command, flags, flags::*, CommandSpec};
 use super::{all_commands, args, lookup_command, CmdError};
 use crate::config::EnableDebug;
@@ -806,52 +807,10 @@ fn debug_help(out: &mut Reply) {
     );
 }
 
-/// Redis 7.0's default encoding thresholds (`*-max-listpack-entries`, `-value`,
-/// `set-max-intset-entries`); the configuration does not expose them yet.
-const LISTPACK_MAX_ENTRIES: usize = 128;
-const LISTPACK_MAX_VALUE: usize = 64;
-const INTSET_MAX_ENTRIES: usize = 512;
-
 /// Whether `s` is what Redis would store as an integer (`string2ll` round-trips).
 fn is_int_string(s: &[u8]) -> bool {
     s.len() <= 20
         && crate::protocol::parser::parse_i64(s).is_some_and(|n| n.to_string().as_bytes() == s)
-}
-
-/// The encoding Redis 7.0 would use for `value` (OBJECT ENCODING / DEBUG OBJECT).
-fn encoding(value: &Value) -> &'static str {
-    match value {
-        Value::Str(s) if is_int_string(s) => "int",
-        Value::Str(s) if s.len() <= 44 => "embstr",
-        Value::Str(_) => "raw",
-        Value::List(_) => "quicklist",
-        Value::Hash(h) => {
-            let small = h.len() <= LISTPACK_MAX_ENTRIES
-                && h.iter()
-                    .all(|(k, v)| k.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE);
-            if small {
-                "listpack"
-            } else {
-                "hashtable"
-            }
-        }
-        Value::Set(s) => {
-            if s.len() <= INTSET_MAX_ENTRIES && s.iter().all(|m| is_int_string(m)) {
-                "intset"
-            } else {
-                "hashtable"
-            }
-        }
-        Value::ZSet(z) => {
-            let small = z.len() <= LISTPACK_MAX_ENTRIES
-                && z.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE);
-            if small {
-                "listpack"
-            } else {
-                "skiplist"
-            }
-        }
-    }
 }
 
 /// Bytes an RDB length prefix takes.

@@ -298,14 +298,6 @@ impl ZSet {
         self.listpack = false;
     }
 
-    /// Members and scores in (score, member) order. Placeholder: sorts on every call; the
-    /// sorted-set work replaces it with an ordered walk.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], f64)> + '_ {
-        let mut all: Vec<(&[u8], f64)> = self.scores.iter().map(|(m, &s)| (&m[..], s)).collect();
-        all.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(b.0)));
-        all.into_iter()
-    }
-
     /// Whether the set has no members.
     pub fn is_empty(&self) -> bool {
         self.dict.is_empty()
