@@ -12,7 +12,7 @@ use super::ctx::Ctx;
 use super::error::{wrong_arity, CmdError, CmdResult, DB_INDEX_OUT_OF_RANGE, NO_SUCH_KEY, SYNTAX};
 use super::spec::{command, flags::*, CommandSpec};
 use crate::db::glob::glob_match;
-use crate::db::{Db, Value};
+use crate::db::{Db, Key, Value};
 use crate::protocol::parser::parse_i64;
 use crate::server::state::random_index;
 
@@ -481,7 +481,7 @@ fn scan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         i += 2;
     }
     let db = &ctx.srv.dbs[ctx.db];
-    let mut batch: Vec<Box<[u8]>> = Vec::new();
+    let mut batch: Vec<Key> = Vec::new();
     let next = Db::scan_indexes(db.keys.len(), cursor, count, |index| {
         if let Some((key, value)) = db.keys.get_index(index) {
             let name_ok = pattern.is_none_or(|p| glob_match(p, key, false));

@@ -5,6 +5,7 @@
 //! `cmd::Ctx` and `server::state`, so that every deletion is seen by all of them.
 
 pub mod glob;
+pub mod key;
 pub mod value;
 pub mod zset;
 
@@ -12,8 +13,7 @@ use indexmap::IndexMap;
 
 pub use value::Value;
 
-/// A key as stored: owned bytes, never a slice of a network buffer (which it would pin).
-pub type Key = Box<[u8]>;
+pub use key::Key;
 
 /// One database (`SELECT n`).
 #[derive(Debug, Default)]
