@@ -50,7 +50,7 @@ pub fn compare(norm: &Norm, a: &Value, b: &Value) -> Result<(), String> {
         return same(a, b);
     }
     match norm {
-        Norm::Exact | Norm::Random(_) | Norm::Scan(_) => same(a, b),
+        Norm::Exact | Norm::Random(_) | Norm::Scan(_) | Norm::Lex(_) => same(a, b),
         Norm::Sorted => same(&sorted(a), &sorted(b)),
         Norm::SortedPairs => same(&sorted_pairs(a), &sorted_pairs(b)),
         Norm::Ttl(tol) => match (a, b) {
@@ -131,6 +131,15 @@ impl KeyDump {
             return Err("OBJECT ENCODING differs".into());
         }
         compare(&Norm::Ttl(2000), &self.pttl, &other.pttl).map_err(|e| format!("PTTL: {e}"))
+    }
+
+    /// Whether this is a sorted set whose scores are not all equal (lex ranges unspecified).
+    pub fn mixed_scores(&self) -> bool {
+        if self.type_name() != "zset" {
+            return false;
+        }
+        let scores: BTreeSet<Value> = self.members().into_iter().map(|(_, s)| s).collect();
+        scores.len() > 1
     }
 
     /// Members with their value (hash value, zset score) or Null (set members).
