@@ -80,7 +80,15 @@ pub fn start(spec: &Spec<'_>) -> Result<ServerGuard, String> {
         let log = dir.path().join("server.log");
         let out = File::create(&log).map_err(|e| format!("log file: {e}"))?;
         let err = out.try_clone().map_err(|e| format!("log file: {e}"))?;
-        let child = Command::new(spec.program)
+        let mut command = Command::new(spec.program);
+        // The harness's own switches (AOFD_DIFFERENTIAL, AOFD_INTEROP, ...) share aofd's
+        // environment prefix, and aofd rejects AOFD_* variables it does not know.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("AOFD_") {
+                command.env_remove(name);
+            }
+        }
+        let child = command
             .args((spec.args)(port, dir.path()))
             .current_dir(dir.path())
             .stdin(Stdio::null())
