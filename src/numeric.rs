@@ -49,6 +49,8 @@ pub fn ld_add(value: &[u8], increment: &[u8]) -> Result<Vec<u8>, LdError> {
     match rc {
         0 => {
             out.truncate(len);
+            // An exact allocation: the stored value must not look like a `raw` string.
+            out.shrink_to_fit();
             Ok(out)
         }
         1 => Err(LdError::BadValue),
@@ -78,5 +80,7 @@ mod tests {
         assert_eq!(ld_add(b"1e4932", b"1e4932"), Err(LdError::NanOrInfinity));
         assert!(ld_valid(b"3.5"));
         assert!(!ld_valid(b"nan"));
+        assert!(!ld_valid(b"1\x002"));
+        assert_eq!(ld_add(b"\x00\xff", b"-1"), Err(LdError::BadValue));
     }
 }

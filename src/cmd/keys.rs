@@ -749,7 +749,14 @@ fn copy(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let value = value.clone();
+    let mut value = value.clone();
+    // A clone allocates exactly, which would turn a `raw` string into `embstr`; Redis's COPY keeps
+    // the encoding (see `encoding`).
+    if let (Some(Value::Str(original)), Value::Str(copy)) = (ctx.db().get(src), &mut value) {
+        if original.capacity() > original.len() && copy.capacity() == copy.len() {
+            copy.reserve(1);
+        }
+    }
     let expire = ctx.db().expire_at(src);
     ctx.srv.expire_if_needed(dst_db, dst, ctx.now_ms);
     if ctx.srv.dbs[dst_db].keys.contains_key(&dst[..]) {
@@ -787,6 +794,9 @@ const SHARED_INTEGERS: i64 = 10_000;
 /// with the default thresholds. Every scan is bounded by a threshold, so this is O(1).
 pub fn encoding(value: &Value) -> &'static str {
     match value {
+        // A string whose allocation exceeds its length was built by APPEND or SETRANGE, which
+        // Redis stores as `raw` whatever the length (see `string::mark_raw`).
+        Value::Str(s) if s.capacity() > s.len() => "raw",
         Value::Str(s) if s.len() <= 20 && parse_i64(s).is_some() => "int",
         Value::Str(s) if s.len() <= EMBSTR_MAX => "embstr",
         Value::Str(_) => "raw",

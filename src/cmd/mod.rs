@@ -89,20 +89,20 @@ pub fn lookup_command(name: &[u8]) -> Option<&'static CommandSpec> {
 /// `unknown command ...` or `unknown subcommand ...` exactly as Redis words them.
 pub fn resolve(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
     let Some(spec) = lookup_command(&args[0]) else {
+        // Redis formats each argument with `'%.*s'`, so it ends at the first NUL byte, and stops
+        // adding arguments once 128 bytes are quoted.
         let mut quoted = String::new();
         for arg in &args[1..] {
             if quoted.len() >= 128 {
                 break;
             }
             let room = 128 - quoted.len();
-            let text = String::from_utf8_lossy(arg);
-            let cut: String = truncate_bytes(&text, room);
-            quoted.push_str(&format!("'{cut}' "));
+            let text = c_string_lossy(arg);
+            quoted.push_str(&format!("'{}' ", truncate_bytes(&text, room)));
         }
-        let name = String::from_utf8_lossy(&args[0]);
         return Err(CmdError::err(format!(
             "unknown command '{}', with args beginning with: {quoted}",
-            truncate_bytes(&name, 128)
+            truncate_bytes(&c_string_lossy(&args[0]), 128)
         )));
     };
     if spec.subcommands.is_empty() || args.len() == 1 {
@@ -115,10 +115,16 @@ pub fn resolve(args: &[Bytes]) -> Result<&'static CommandSpec, CmdError> {
         .ok_or_else(|| {
             CmdError::err(format!(
                 "unknown subcommand '{}'. Try {} HELP.",
-                truncate_bytes(&String::from_utf8_lossy(&args[1]), 128),
+                truncate_bytes(&c_string_lossy(&args[1]), 128),
                 String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
             ))
         })
+}
+
+/// An argument as C's `%s` prints it: up to its first NUL byte.
+fn c_string_lossy(arg: &[u8]) -> String {
+    let end = memchr::memchr(0, arg).unwrap_or(arg.len());
+    String::from_utf8_lossy(&arg[..end]).into_owned()
 }
 
 /// `%.*s` on a string: at most `max` bytes, cut at a character boundary.

@@ -559,6 +559,15 @@ fn getex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// Marks a string as Redis's `raw` encoding, which APPEND and SETRANGE produce even for short
+/// values: a string whose allocation is larger than its length reports `raw` (see
+/// `keys::encoding`); every other way of creating a string allocates exactly.
+fn mark_raw(s: &mut Vec<u8>) {
+    if s.capacity() == s.len() {
+        s.reserve(1);
+    }
+}
+
 fn append(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     let max = ctx.srv.config.proto_max_bulk_len;
     let total = match ctx.lookup_mut(&a[1]) {
@@ -569,6 +578,7 @@ fn append(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
                 return Err(STRING_TOO_LONG);
             }
             s.extend_from_slice(&a[2]);
+            mark_raw(s);
             Some(s.len())
         }
         Some(_) => return Err(WRONGTYPE),
@@ -604,10 +614,13 @@ fn incr_decr(ctx: &mut Ctx<'_>, key: &Bytes, incr: i64) -> CmdResult {
     let text = buf.format(value).as_bytes();
     match ctx.db().get_mut(key) {
         // Rewritten in place: no allocation for the common counter case.
-        Some(Value::Str(s)) => {
+        // Rewritten in place when the allocation fits exactly: no allocation for the common
+        // counter case, and an exact capacity keeps the value reported as `int`.
+        Some(Value::Str(s)) if s.capacity() == text.len() => {
             s.clear();
             s.extend_from_slice(text);
         }
+        Some(Value::Str(s)) => *s = text.to_vec(),
         _ => ctx.db().insert_keep_ttl(key, Value::Str(text.to_vec())),
     }
     ctx.modified(key);
@@ -710,6 +723,7 @@ fn setrange(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
             }
             let mut s = vec![0u8; offset + value.len()];
             s[offset..].copy_from_slice(value);
+            mark_raw(&mut s);
             let len = s.len();
             ctx.db().set(&a[1], Value::Str(s));
             len
@@ -728,6 +742,7 @@ fn setrange(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
                 s.resize(end, 0);
             }
             s[offset..end].copy_from_slice(value);
+            mark_raw(s);
             s.len()
         }
         Some(_) => return Err(WRONGTYPE),
