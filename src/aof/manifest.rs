@@ -14,7 +14,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::names::{is_base_name, AofNames, BaseFormat};
+use super::names::{AofNames, BaseFormat};
 use super::{io_strerror, AofLogger, LogLevel};
 use crate::protocol::splitargs::split_args;
 
