@@ -202,7 +202,11 @@ impl<R: BufRead> AofReader<R> {
 }
 
 /// Reads up to `max` bytes through the first `\n` into `out` (C `fgets` with a `max + 1` buffer).
-pub(crate) fn fgets_into<R: BufRead>(r: &mut R, max: usize, out: &mut Vec<u8>) -> io::Result<()> {
+pub(crate) fn fgets_into<R: BufRead + ?Sized>(
+    r: &mut R,
+    max: usize,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
     while out.len() < max {
         let available = match r.fill_buf() {
             Ok(b) => b,
@@ -564,7 +568,7 @@ impl<T: Replay> Loader<'_, '_, T> {
                 Err(ReadError::Io(e)) => return Err(read_err(e)),
             };
             in_file_commands += 1;
-            if in_file_commands % PROGRESS_EVERY == 0 {
+            if in_file_commands.is_multiple_of(PROGRESS_EVERY) {
                 self.report(reader.position());
             }
             let name = cmd.args.first().map(Vec::as_slice).unwrap_or_default();
@@ -1150,7 +1154,6 @@ mod tests {
             Ok(())
         };
         let r = load_all(f.dir.path(), &f.names, &f.manifest, &mut opts, &mut target).unwrap();
-        drop(opts);
         assert_eq!(n, 3001);
         let total = r.total_size;
         assert_eq!(total, (SET_A.len() + incr.len()) as u64);
