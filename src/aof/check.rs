@@ -480,7 +480,7 @@ impl Checker<'_> {
             let Some(len) = self.read_long(s, b'$')? else {
                 return Ok(false);
             };
-            if len < 0 || len > i64::MAX - 2 {
+            if !(0..=i64::MAX - 2).contains(&len) {
                 self.set_error(format!(
                     "Expected to read string of {len} bytes, which is not in the suitable range"
                 ));

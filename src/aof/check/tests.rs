@@ -199,7 +199,7 @@ fn same_verdict(dir: &Path, args: &[&str], stdin: &str) -> String {
         let msg = their_out
             .lines()
             .filter(|l| l.contains(":C ") && l.contains(" # ") && !l.ends_with("# "))
-            .last()
+            .next_back()
             .and_then(|l| l.split(" # ").nth(1))
             .unwrap_or_else(|| panic!("no message in {their_out:?}"))
             .to_string();
@@ -480,7 +480,6 @@ fn loader_replays_a_redis_directory() {
         "0 set x 1",
         "0 incr n",
         "5 set e 5",
-        "5 del a",
     ] {
         assert!(
             seen.iter().any(|s| s == expected),
