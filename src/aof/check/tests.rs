@@ -198,8 +198,7 @@ fn same_verdict(dir: &Path, args: &[&str], stdin: &str) -> String {
     if their_out.contains("FATAL AOF MANIFEST FILE ERROR") {
         let msg = their_out
             .lines()
-            .filter(|l| l.contains(":C ") && l.contains(" # ") && !l.ends_with("# "))
-            .next_back()
+            .rfind(|l| l.contains(":C ") && l.contains(" # ") && !l.ends_with("# "))
             .and_then(|l| l.split(" # ").nth(1))
             .unwrap_or_else(|| panic!("no message in {their_out:?}"))
             .to_string();
