@@ -257,8 +257,8 @@ impl AofFile for SimFile {
             n = n.min(short);
         }
         if let Some(limit) = s.space_limit {
-            let room = usize::try_from(limit.saturating_sub(s.data.len() as u64))
-                .unwrap_or(usize::MAX);
+            let room =
+                usize::try_from(limit.saturating_sub(s.data.len() as u64)).unwrap_or(usize::MAX);
             if room == 0 && n > 0 {
                 return Err(io::Error::from_raw_os_error(libc::ENOSPC));
             }
@@ -273,10 +273,7 @@ impl AofFile for SimFile {
     fn fdatasync(&self) -> io::Result<()> {
         let mut s = self.lock();
         while s.hold_fsync {
-            s = self
-                .released
-                .wait(s)
-                .unwrap_or_else(|p| p.into_inner());
+            s = self.released.wait(s).unwrap_or_else(|p| p.into_inner());
         }
         s.fsyncs += 1;
         if let Some(errno) = s.fail_next_fsync.take().or(s.fail_fsync) {
@@ -340,7 +337,10 @@ mod tests {
         let f = SimFile::new();
         f.set_space_limit(Some(4));
         assert_eq!(f.write(b"abcdef").unwrap(), 4);
-        assert_eq!(f.write(b"ef").unwrap_err().raw_os_error(), Some(libc::ENOSPC));
+        assert_eq!(
+            f.write(b"ef").unwrap_err().raw_os_error(),
+            Some(libc::ENOSPC)
+        );
         f.set_space_limit(None);
         f.short_next_write(1);
         assert_eq!(f.write(b"ef").unwrap(), 1);
