@@ -486,3 +486,106 @@ fn loader_replays_a_redis_directory() {
         );
     }
 }
+
+/// A directory written by aofd's own startup, writer and shutdown path (real files) passes
+/// redis-check-aof and loads into redis-server 7.0 with the same data.
+#[test]
+fn redis_server_loads_what_aofd_writes() {
+    use crate::aof::file::RealFile;
+    use crate::aof::fsync::FsyncPolicy;
+    use crate::aof::manifest::{open_on_server_start, AofManifest};
+    use crate::aof::names::AofNames;
+    use crate::aof::writer::{AofWriter, WriterConfig};
+    use std::sync::Arc;
+    if !have("redis-server") || !have("redis-cli") || !have("redis-check-aof") {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let aof_dir = data.path().join("appendonlydir");
+    let names = AofNames::new("appendonly.aof");
+    let log = Arc::new(crate::aof::MemoryLog::new());
+    let am = AofManifest::load_from_dir(&aof_dir, &names).unwrap();
+    let files = open_on_server_start(&aof_dir, &names, &am, b"", &*log).unwrap();
+    let file = Arc::new(RealFile::open_append(&files.incr_path).unwrap());
+    let cfg = WriterConfig {
+        policy: FsyncPolicy::Always,
+        timestamps: true,
+        ..WriterConfig::default()
+    };
+    let mut w = AofWriter::open(file, &cfg, log.clone()).unwrap();
+    let now = 1_795_404_892;
+    w.append_command(now, 0, &["SET", "a", "1"]);
+    w.append_command(now, 2, &["RPUSH", "list", "x", "y"]);
+    w.append_unit(
+        now + 1,
+        &[(2, vec!["SET", "b", "2"]), (0, vec!["SET", "c", "3"])],
+        true,
+    );
+    w.flush().unwrap();
+    w.shutdown().unwrap();
+
+    let manifest = aof_dir.join("appendonly.aof.manifest");
+    let (code, out) = theirs(&[manifest.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("All AOF files and manifest are valid"),
+        "{out}"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let mut server = Command::new("redis-server")
+        .args([
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+        ])
+        .arg("--dir")
+        .arg(data.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let cli = |args: &[&str]| -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &port])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while cli(&["PING"]) != "PONG" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let got = (
+        cli(&["GET", "a"]),
+        cli(&["-n", "2", "LRANGE", "list", "0", "-1"]),
+        cli(&["-n", "2", "GET", "b"]),
+        cli(&["GET", "c"]),
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(
+        got,
+        (
+            "1".to_string(),
+            "x\ny".to_string(),
+            "2".to_string(),
+            "3".to_string()
+        )
+    );
+}
