@@ -36,10 +36,7 @@ fn every_rust_file_says_what_it_owns() {
             !text.trim_start().starts_with("//!")
         })
         .collect();
-    assert!(
-        missing.is_empty(),
-        "files without a leading //! comment: {missing:?}"
-    );
+    assert!(missing.is_empty(), "files without a leading //! comment: {missing:?}");
 }
 
 #[test]
