@@ -6,12 +6,15 @@
 //! - [`cmd`]: the command table and every command family, one file each.
 //! - [`server`]: the data thread — listeners, connections, client registry, blocking, WATCH,
 //!   pub/sub, statistics.
+//! - [`aof`]: AOF persistence in Redis 7's multi-part format — names, manifest, records, loading,
+//!   the checker, the writer and its fsync worker.
 //! - [`config`]: every parameter, and loading them from defaults, files, environment and flags.
 //! - [`logging`]: log output in readable sentences.
 //! - [`app`]: wires it together for the binary.
 //!
 //! See ARCHITECTURE.md for the invariants that hold these together.
 
+pub mod aof;
 pub mod app;
 pub mod cmd;
 pub mod config;
