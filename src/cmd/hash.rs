@@ -2,15 +2,11 @@
 //! HSCAN/SSCAN and the random-pick commands of both hashes and sets share (cursor and option
 //! parsing, unique random sampling).
 //!
-//! A hash is a `Value::Hash` (an `IndexMap`). Redis keeps small hashes as listpacks, which keep
-//! insertion order and which HSCAN returns whole; we mirror what a client can see of that:
-//! deleting from a small hash keeps the order (`shift_remove`, cheap at that size), and HSCAN of
-//! a small hash answers in one reply with cursor 0.
+//! A hash is a `Value::Hash` (`db::hash::Hash`), which tracks the encoding Redis would give it
+//! and keeps a listpack's order. What clients see of a listpack here: HSCAN answers it whole
+//! with cursor 0, and HRANDFIELD's sparse unique sample comes in listpack order.
 
 use std::collections::HashMap;
-
-use bytes::Bytes;
-use indexmap::IndexMap;
 
 use super::args;
 use super::ctx::Ctx;
@@ -18,11 +14,13 @@ use super::error::WRONGTYPE;
 use super::error::{wrong_arity, CmdError, CmdResult, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX};
 use super::spec::{command, flags::*, CommandSpec};
 use crate::db::glob::glob_match;
+use crate::db::hash::Hash;
 use crate::db::{Db, Value};
 use crate::numeric::{ld_add, LdError};
 use crate::protocol::parser::parse_i64;
 use crate::protocol::Reply;
 use crate::server::state::random_index;
+use bytes::Bytes;
 
 /// The hash commands.
 pub const COMMANDS: &[CommandSpec] = &[
@@ -188,14 +186,6 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// The map a hash key holds.
-type Hash = IndexMap<Vec<u8>, Vec<u8>>;
-
-/// Redis 7.0's `hash-max-listpack-entries`: up to this many fields a hash is a listpack.
-const LISTPACK_MAX_ENTRIES: usize = 128;
-/// Redis 7.0's `hash-max-listpack-value`: longer fields or values make a hash a hashtable.
-const LISTPACK_MAX_VALUE: usize = 64;
-
 /// Largest count of a random-pick reply with repetitions (HRANDFIELD/SRANDMEMBER with a negative
 /// count). Redis would try to build any size and run out of memory; we refuse instead.
 pub(super) const MAX_RANDOM_REPLY: u64 = 100_000_000;
@@ -241,36 +231,6 @@ fn hash_or_create<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<&'c mut Hash, 
     }
 }
 
-/// Sets `field` to `value`, allocating the field only when it is new. Returns whether it was new.
-fn put(h: &mut Hash, field: &[u8], value: &[u8]) -> bool {
-    if let Some(slot) = h.get_mut(field) {
-        slot.clear();
-        slot.extend_from_slice(value);
-        false
-    } else {
-        h.insert(field.to_vec(), value.to_vec());
-        true
-    }
-}
-
-/// Removes `field`. A small hash keeps its order, as a listpack does (Redis returns small hashes
-/// in insertion order); a big one uses `swap_remove`, O(1). Both only move entries to lower
-/// indexes, which keeps the HSCAN guarantee (see `Db::scan_indexes`).
-fn remove_field(h: &mut Hash, field: &[u8]) -> bool {
-    if h.len() <= LISTPACK_MAX_ENTRIES {
-        h.shift_remove(field).is_some()
-    } else {
-        h.swap_remove(field).is_some()
-    }
-}
-
-/// Whether Redis 7.0 would hold this hash as a listpack (it then answers HSCAN in one reply).
-fn is_listpack(h: &Hash) -> bool {
-    h.len() <= LISTPACK_MAX_ENTRIES
-        && h.iter()
-            .all(|(f, v)| f.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE)
-}
-
 fn hset(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let created = set_pairs(ctx, args, "hset")?;
     ctx.out.int(created);
@@ -292,7 +252,7 @@ fn set_pairs(ctx: &mut Ctx<'_>, args: &[Bytes], name: &str) -> Result<i64, CmdEr
     let h = hash_or_create(ctx, &args[1])?;
     let mut created = 0;
     for pair in args[2..].chunks_exact(2) {
-        if put(h, &pair[0], &pair[1]) {
+        if h.put(&pair[0], &pair[1]) {
             created += 1;
         }
     }
@@ -305,7 +265,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    put(hash_or_create(ctx, &args[1])?, &args[2], &args[3]);
+    hash_or_create(ctx, &args[1])?.put(&args[2], &args[3]);
     ctx.modified(&args[1]);
     ctx.out.int(1);
     Ok(())
@@ -379,7 +339,7 @@ fn hdel(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let mut deleted = 0;
     for field in &args[2..] {
-        if remove_field(h, field) {
+        if h.remove(field) {
             deleted += 1;
             if h.is_empty() {
                 break;
@@ -426,11 +386,7 @@ fn hincrby(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let value = current.checked_add(incr).ok_or(OVERFLOW)?;
     let mut text = itoa::Buffer::new();
-    put(
-        hash_or_create(ctx, &args[1])?,
-        &args[2],
-        text.format(value).as_bytes(),
-    );
+    hash_or_create(ctx, &args[1])?.put(&args[2], text.format(value).as_bytes());
     ctx.modified(&args[1]);
     ctx.out.int(value);
     Ok(())
@@ -457,7 +413,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
             ))
         }
     };
-    put(hash_or_create(ctx, &args[1])?, &args[2], &sum);
+    hash_or_create(ctx, &args[1])?.put(&args[2], &sum);
     ctx.modified(&args[1]);
     // Replicas and the AOF get the result, so float formatting can never make them diverge.
     ctx.propagate(vec![
@@ -571,7 +527,12 @@ fn hrandfield_count(ctx: &mut Ctx<'_>, key: &[u8], count: i64, with_values: bool
         }
     } else {
         // count < len, so it fits a usize.
-        let picked = sample_unique(len, count as usize);
+        let mut picked = sample_unique(len, count as usize);
+        if h.is_listpack() && count.saturating_mul(3) <= len as u64 {
+            // Redis samples a small count from a listpack in one pass, so the picks come in
+            // listpack order (from a hash table, or for a count near the size, in no order).
+            picked.sort_unstable();
+        }
         header(out, picked.len());
         for index in picked {
             emit(out, index);
@@ -682,7 +643,7 @@ fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let options = parse_scan_options(&args[3..])?;
     let matches = |f: &[u8]| options.pattern.is_none_or(|p| glob_match(p, f, false));
-    if is_listpack(h) {
+    if h.is_listpack() {
         // Redis walks a listpack whole, whatever the cursor and COUNT.
         let n = h.keys().filter(|f| matches(f)).count();
         let pairs = h.iter().filter(|(f, _)| matches(f));

@@ -779,19 +779,14 @@ fn copy(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Redis 7.0's default `hash-max-listpack-entries` / `zset-max-listpack-entries`.
-const LISTPACK_MAX_ENTRIES: usize = 128;
-/// Redis 7.0's default `hash-max-listpack-value` / `zset-max-listpack-value`.
-const LISTPACK_MAX_VALUE: usize = 64;
-/// Redis 7.0's default `set-max-intset-entries`.
-const INTSET_MAX_ENTRIES: usize = 512;
 /// Longest string Redis stores as `embstr`.
 const EMBSTR_MAX: usize = 44;
 /// Integers Redis shares (`OBJ_SHARED_INTEGERS`); their REFCOUNT is `OBJ_SHARED_REFCOUNT`.
 const SHARED_INTEGERS: i64 = 10_000;
 
-/// The encoding Redis 7.0 would report for `value` (OBJECT ENCODING), computed from the value
-/// with the default thresholds. Every scan is bounded by a threshold, so this is O(1).
+/// The encoding Redis 7.0 would report for `value` (OBJECT ENCODING). Strings are judged by
+/// their contents; collections track their encoding themselves, since Redis converts them one
+/// way only. O(1).
 pub fn encoding(value: &Value) -> &'static str {
     match value {
         // A string whose allocation exceeds its length was built by APPEND or SETRANGE, which
@@ -802,22 +797,8 @@ pub fn encoding(value: &Value) -> &'static str {
         Value::Str(_) => "raw",
         // Redis 7.0 always keeps lists in a quicklist (of listpacks).
         Value::List(_) => "quicklist",
-        Value::Hash(h)
-            if h.len() <= LISTPACK_MAX_ENTRIES
-                && h.iter().all(|(f, v)| {
-                    f.len() <= LISTPACK_MAX_VALUE && v.len() <= LISTPACK_MAX_VALUE
-                }) =>
-        {
-            "listpack"
-        }
-        Value::Hash(_) => "hashtable",
-        Value::Set(s)
-            if s.len() <= INTSET_MAX_ENTRIES && s.iter().all(|m| parse_i64(m).is_some()) =>
-        {
-            "intset"
-        }
-        Value::Set(_) => "hashtable",
-        // The sorted set tracks its encoding itself, including Redis's one-way conversion.
+        Value::Hash(h) => h.encoding(),
+        Value::Set(s) => s.encoding(),
         Value::ZSet(z) => z.encoding(),
     }
 }
@@ -909,7 +890,7 @@ pub(crate) mod tests {
 
     use std::collections::VecDeque;
 
-    use indexmap::{IndexMap, IndexSet};
+    use crate::db::{hash::Hash, set::Set};
 
     use super::*;
     use crate::config::Config;
@@ -991,14 +972,14 @@ pub(crate) mod tests {
     }
 
     fn hash(n: usize, value_len: usize) -> Value {
-        let map: IndexMap<Vec<u8>, Vec<u8>> = (0..n)
+        let map: Hash = (0..n)
             .map(|i| (format!("f{i}").into_bytes(), vec![b'v'; value_len]))
             .collect();
         Value::Hash(Box::new(map))
     }
 
     fn set_of(members: impl IntoIterator<Item = String>) -> Value {
-        let set: IndexSet<Vec<u8>> = members.into_iter().map(String::into_bytes).collect();
+        let set: Set = members.into_iter().collect();
         Value::Set(Box::new(set))
     }
 
@@ -1041,8 +1022,8 @@ pub(crate) mod tests {
 
     #[test]
     fn encoding_thresholds_match_redis_7_0_defaults() {
-        assert_eq!(encoding(&hash(128, 64)), "listpack");
-        assert_eq!(encoding(&hash(129, 1)), "hashtable");
+        assert_eq!(encoding(&hash(512, 64)), "listpack");
+        assert_eq!(encoding(&hash(513, 1)), "hashtable");
         assert_eq!(encoding(&hash(1, 65)), "hashtable");
         assert_eq!(encoding(&set_of((0..512).map(|i| i.to_string()))), "intset");
         assert_eq!(
@@ -1087,7 +1068,7 @@ pub(crate) mod tests {
         assert_eq!(srv.dbs[0].get(b"h3"), srv.dbs[0].get(b"h2"));
         assert_eq!(srv.dbs[0].expire_at(b"h3"), Some(i64::MAX));
         if let Some(Value::Hash(h)) = srv.dbs[0].get_mut(b"h3") {
-            h.insert(b"new".to_vec(), b"v".to_vec());
+            h.put(b"new", b"v");
         }
         assert_ne!(
             srv.dbs[0].get(b"h3"),

@@ -1084,15 +1084,12 @@ mod tests {
     /// Reference digests computed by redis-server 7.0.15 for the same values.
     #[test]
     fn digests_match_redis() {
-        use indexmap::{IndexMap, IndexSet};
-        let set: IndexSet<Vec<u8>> = [&b"y"[..], b"1", b"x"].iter().map(|m| m.to_vec()).collect();
+        use crate::db::{hash::Hash, set::Set};
+        let set: Set = [&b"y"[..], b"1", b"x"].into_iter().collect();
         let mut d = [0u8; 20];
         value_digest(&mut d, &Value::Set(Box::new(set)), false);
         assert_eq!(hex(&d), "03ee76a1ebe8db27d61b3ea784011d5acc537675");
-        let hash: IndexMap<Vec<u8>, Vec<u8>> = [(b"g", b"w"), (b"f", b"v")]
-            .iter()
-            .map(|(k, v)| (k.to_vec(), v.to_vec()))
-            .collect();
+        let hash: Hash = [(b"g", b"w"), (b"f", b"v")].into_iter().collect();
         let mut d = [0u8; 20];
         value_digest(&mut d, &Value::Hash(Box::new(hash)), false);
         assert_eq!(hex(&d), "d127864ed50239662bf61bafc9bda63c17da5b37");

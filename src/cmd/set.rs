@@ -1,9 +1,11 @@
 //! The set command family (SADD ... SSCAN) with Redis 7.0's replies and errors.
 //!
-//! A set is a `Value::Set` (an `IndexSet`): random picks are a random index, removal is
-//! `swap_remove`, so SPOP and SRANDMEMBER cost O(1) per element. Redis 7.0 keeps a set of at
-//! most 512 integers as a sorted intset, which clients see: such a set is listed in numeric
-//! order and SSCAN returns it whole. We mirror that by sorting such sets when listing them.
+//! A set is a `Value::Set` (`db::set::Set`), which tracks the encoding Redis would give it and
+//! keeps an intset in numeric order: random picks are a random index, so SPOP and SRANDMEMBER
+//! cost O(1) per element (plus the intset's O(n) shift on removal, as in Redis). A set is listed
+//! in storage order, which for an intset is the numeric order Redis lists it in; SSCAN returns
+//! an intset whole. Results Redis collects in a fresh set before listing them (SUNION, SDIFF,
+//! SPOP of the whole set) are listed as that fresh set would be.
 
 use bytes::Bytes;
 use indexmap::IndexSet;
@@ -17,6 +19,7 @@ use super::hash::{
 };
 use super::spec::{command, flags::*, CommandSpec};
 use crate::db::glob::glob_match;
+use crate::db::set::{Set, INTSET_MAX_ENTRIES};
 use crate::db::{Db, Value};
 use crate::protocol::parser::parse_i64;
 use crate::protocol::Reply;
@@ -196,11 +199,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// The members a set key holds.
-type Set = IndexSet<Vec<u8>>;
-
-/// Redis 7.0's `set-max-intset-entries`: up to this many integers a set is an intset.
-const INTSET_MAX_ENTRIES: usize = 512;
+/// SPOP with a count builds a new set of the members to keep instead of popping one by one
+/// when fewer than `count / SPOP_MOVE_STRATEGY_MUL` members remain (Redis's threshold).
+const SPOP_MOVE_STRATEGY_MUL: usize = 5;
 
 /// Reads `key` as a set: `Ok(None)` if missing, WRONGTYPE if it holds something else. Also hands
 /// out the reply buffer so members can be encoded without copying.
@@ -224,8 +225,8 @@ fn write_set<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c mut Set>
     }
 }
 
-/// The members of a set that Redis 7.0 would hold as an intset (at most 512 integers in canonical
-/// form), in the numeric order an intset lists them; `None` for any other set.
+/// The members of a fresh set that Redis 7.0 would hold as an intset (at most 512 integers in
+/// canonical form), in the numeric order an intset lists them; `None` for any other set.
 fn intset_order<'s, I>(len: usize, members: I) -> Option<Vec<&'s [u8]>>
 where
     I: Iterator<Item = &'s [u8]>,
@@ -241,8 +242,8 @@ where
     Some(numbers.into_iter().map(|(_, m)| m).collect())
 }
 
-/// Calls `f` on every member in the order Redis 7.0 lists this set: numeric for an intset,
-/// storage order otherwise.
+/// Calls `f` on every member in the order Redis 7.0 lists a fresh set built from `members`:
+/// numeric if it would be an intset, the given order otherwise.
 fn for_each_ordered<'s>(members: &[&'s [u8]], mut f: impl FnMut(&'s [u8])) {
     match intset_order(members.len(), members.iter().copied()) {
         Some(sorted) => sorted.into_iter().for_each(f),
@@ -250,13 +251,11 @@ fn for_each_ordered<'s>(members: &[&'s [u8]], mut f: impl FnMut(&'s [u8])) {
     }
 }
 
-/// Writes a whole set with `header` (set or array) in Redis's listing order.
+/// Writes a whole set with `header` (set or array) in Redis's listing order, which is storage
+/// order (numeric for an intset).
 fn reply_members(out: &mut Reply, s: &Set, header: fn(&mut Reply, usize)) {
     header(out, s.len());
-    match intset_order(s.len(), s.iter().map(|m| &m[..])) {
-        Some(sorted) => sorted.into_iter().for_each(|m| out.bulk(m)),
-        None => s.iter().for_each(|m| out.bulk(m)),
-    }
+    s.iter().for_each(|m| out.bulk(m));
 }
 
 fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -271,8 +270,7 @@ fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let mut added = 0;
     for member in &args[2..] {
-        if !s.contains(&member[..]) {
-            s.insert(member.to_vec());
+        if s.insert(member) {
             added += 1;
         }
     }
@@ -290,7 +288,7 @@ fn srem(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let mut removed = 0;
     for member in &args[2..] {
-        if s.swap_remove(&member[..]) {
+        if s.remove(member) {
             removed += 1;
             if s.is_empty() {
                 break;
@@ -348,7 +346,7 @@ fn spop(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.out.null();
         return Ok(());
     };
-    let Some(member) = s.swap_remove_index(random_index(s.len())) else {
+    let Some(member) = s.remove_index(random_index(s.len())) else {
         ctx.out.null();
         return Ok(());
     };
@@ -377,22 +375,50 @@ fn spop_count(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     if count >= s.len() as u64 {
-        // The whole set goes: it is listed as SMEMBERS would, and propagated as a DEL.
+        // The whole set goes, propagated as a DEL. Redis lists it through a fresh set (a
+        // one-set SUNION), so a hash table of integers comes out in numeric order too.
         if let Some(Value::Set(whole)) = ctx.db().remove(key) {
-            reply_members(ctx.out, &whole, Reply::set);
+            let members: Vec<&[u8]> = whole.iter().map(|m| &m[..]).collect();
+            let out = &mut *ctx.out;
+            out.set(members.len());
+            for_each_ordered(&members, |m| out.bulk(m));
         }
         ctx.modified(key);
         ctx.propagate(vec![b"DEL".to_vec(), key.to_vec()]);
         return Ok(());
     }
-    // count < len, so it fits a usize.
+    // count < len, so it fits a usize and at least one member remains.
     let n = count as usize;
-    let mut popped = Vec::with_capacity(n);
-    for _ in 0..n {
-        if let Some(member) = s.swap_remove_index(random_index(s.len())) {
-            popped.push(member);
+    let len = s.len();
+    let remaining = len - n;
+    let popped = if remaining.saturating_mul(SPOP_MOVE_STRATEGY_MUL) > n {
+        // Few to pop: pop random members one by one.
+        let mut popped = Vec::with_capacity(n);
+        for _ in 0..n {
+            if let Some(member) = s.remove_index(random_index(s.len())) {
+                popped.push(member);
+            }
         }
-    }
+        popped
+    } else {
+        // Few to keep: as Redis, move random members to keep into a new set, which starts
+        // afresh (a hash table of integers becomes an intset again), and pop the rest in the
+        // old set's order. O(len), like Redis.
+        let mut keep = vec![false; len];
+        let mut kept = Set::new();
+        for index in sample_unique(len, remaining) {
+            if let (Some(flag), Some(member)) = (keep.get_mut(index), s.get_index(index)) {
+                *flag = true;
+                kept.insert(member);
+            }
+        }
+        let old = std::mem::replace(s, kept);
+        old.iter()
+            .zip(keep)
+            .filter(|(_, kept)| !kept)
+            .map(|(m, _)| m.clone())
+            .collect()
+    };
     ctx.out.set(popped.len());
     for member in &popped {
         ctx.out.bulk(member);
@@ -488,7 +514,7 @@ fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         ctx.out.int(i64::from(present));
         return Ok(());
     }
-    if !s.swap_remove(&member[..]) {
+    if !s.remove(member) {
         ctx.out.int(0);
         return Ok(());
     }
@@ -497,10 +523,11 @@ fn smove(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     }
     ctx.modified(src);
     let added = match ctx.db().get_mut(dst) {
-        Some(Value::Set(d)) => d.insert(member.to_vec()),
+        Some(Value::Set(d)) => d.insert(member),
         _ => {
+            // A new destination starts afresh: an intset if the member is an integer.
             let mut d = Set::new();
-            d.insert(member.to_vec());
+            d.insert(member);
             ctx.db().set(dst, Value::Set(Box::new(d)));
             true
         }
@@ -534,7 +561,8 @@ fn sets_of<'d>(db: &'d Db, keys: &[Bytes]) -> Vec<Option<&'d Set>> {
 }
 
 /// The intersection of `sets`, in the order the smallest set lists its members (Redis iterates
-/// it and probes the others); stops after `limit` members when `limit` is non-zero.
+/// it and probes the others; an intset in numeric order); stops after `limit` members when
+/// `limit` is non-zero.
 fn intersection<'s>(sets: &[Option<&'s Set>], limit: usize) -> Vec<&'s [u8]> {
     let mut present: Vec<&Set> = Vec::with_capacity(sets.len());
     for s in sets {
@@ -548,12 +576,10 @@ fn intersection<'s>(sets: &[Option<&'s Set>], limit: usize) -> Vec<&'s [u8]> {
     let Some((smallest, others)) = present.split_first() else {
         return Vec::new();
     };
-    let candidates: Box<dyn Iterator<Item = &'s [u8]>> =
-        match intset_order(smallest.len(), smallest.iter().map(|m| &m[..])) {
-            Some(sorted) => Box::new(sorted.into_iter()),
-            None => Box::new(smallest.iter().map(|m| &m[..])),
-        };
-    let common = candidates.filter(|m| others.iter().all(|o| o.contains(*m)));
+    let common = smallest
+        .iter()
+        .map(|m| &m[..])
+        .filter(|m| others.iter().all(|o| o.contains(*m)));
     // SINTERCARD's LIMIT stops the walk early, as in Redis.
     match limit {
         0 => common.collect(),
@@ -624,7 +650,8 @@ fn set_op_store(ctx: &mut Ctx<'_>, dst: &[u8], keys: &[Bytes], op: SetOp) -> Cmd
         SetOp::Union => combine(&sets, false),
         SetOp::Diff => combine(&sets, true),
     };
-    let result: Set = members.into_iter().map(<[u8]>::to_vec).collect();
+    // Redis adds the members one by one to a fresh intset, which converts as needed.
+    let result: Set = members.into_iter().collect();
     ctx.expire_if_needed(dst);
     let len = result.len();
     if len > 0 {
@@ -706,9 +733,9 @@ fn sscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     };
     let options = parse_scan_options(&args[3..])?;
     let matches = |m: &[u8]| options.pattern.is_none_or(|p| glob_match(p, m, false));
-    if let Some(sorted) = intset_order(s.len(), s.iter().map(|m| &m[..])) {
+    if s.is_intset() {
         // Redis walks an intset whole, whatever the cursor and COUNT.
-        let picked: Vec<&[u8]> = sorted.into_iter().filter(|m| matches(m)).collect();
+        let picked: Vec<&[u8]> = s.iter().map(|m| &m[..]).filter(|m| matches(m)).collect();
         scan_reply(out, 0, picked.len(), picked.into_iter());
         return Ok(());
     }

@@ -1814,7 +1814,7 @@ mod tests {
     fn plain_sets_are_sources_with_score_one() {
         // SADD belongs to another part of the server; put the set in the keyspace directly.
         let mut srv = server(Resp::V2);
-        let set: IndexSet<Vec<u8>> = [b"a", b"b", b"c"].iter().map(|m| m.to_vec()).collect();
+        let set: crate::db::set::Set = [b"a", b"b", b"c"].into_iter().collect();
         srv.dbs[0].set(b"s", Value::Set(Box::new(set)));
         let s = &mut srv;
         assert_eq!(run(s, "ZADD z 2 a 5 d"), ":2\r\n");

@@ -5,7 +5,9 @@
 //! `cmd::Ctx` and `server::state`, so that every deletion is seen by all of them.
 
 pub mod glob;
+pub mod hash;
 pub mod key;
+pub mod set;
 pub mod value;
 pub mod zset;
 

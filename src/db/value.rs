@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 
-use indexmap::{IndexMap, IndexSet};
-
+use super::hash::Hash;
+use super::set::Set;
 use super::zset::ZSet;
 
 /// One keyspace value. Big variants are boxed so that the enum, which sits in every keyspace
@@ -15,10 +15,12 @@ pub enum Value {
     Str(Vec<u8>),
     /// A list.
     List(Box<VecDeque<Vec<u8>>>),
-    /// A hash. Insertion-indexed so HSCAN cursors and HRANDFIELD are O(1) per step.
-    Hash(Box<IndexMap<Vec<u8>, Vec<u8>>>),
-    /// A set. Insertion-indexed so SSCAN cursors, SPOP and SRANDMEMBER are O(1) per step.
-    Set(Box<IndexSet<Vec<u8>>>),
+    /// A hash, with its encoding. Insertion-indexed so HSCAN cursors and HRANDFIELD are O(1)
+    /// per step.
+    Hash(Box<Hash>),
+    /// A set, with its encoding. Insertion-indexed so SSCAN cursors, SPOP and SRANDMEMBER are
+    /// O(1) per step.
+    Set(Box<Set>),
     /// A sorted set.
     ZSet(Box<ZSet>),
 }

@@ -190,7 +190,10 @@ pub fn dump_key(conn: &mut Conn, key: &[u8]) -> Result<KeyDump, String> {
     let encoding = if name.as_slice() == b"none" {
         Value::Null
     } else {
-        conn.call(&with_key(&["OBJECT", "ENCODING"]))?
+        // The key goes after the subcommand (`with_key` would put it before).
+        let mut argv = args(&["OBJECT", "ENCODING"]);
+        argv.push(key.to_vec());
+        conn.call(&argv)?
     };
     let pttl = conn.call(&with_key(&["PTTL"]))?;
     Ok(KeyDump {
