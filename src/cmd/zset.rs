@@ -654,7 +654,23 @@ fn zset_add(z: &mut ZSet, member: &[u8], score: f64, f: AddFlags) -> AddOutcome 
 }
 
 fn zadd(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
-    let mut f = AddFlags::default();
+    let (f, idx) = parse_add_flags(a, AddFlags::default());
+    zadd_generic(ctx, &a[1], &a[idx..], f)
+}
+
+/// ZINCRBY is ZADD with INCR in Redis, options included: `ZINCRBY k XX m` parses `XX` as an
+/// option and then fails for lack of a score/member pair.
+fn zincrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
+    let initial = AddFlags {
+        incr: true,
+        ..AddFlags::default()
+    };
+    let (f, idx) = parse_add_flags(a, initial);
+    zadd_generic(ctx, &a[1], &a[idx..], f)
+}
+
+/// Reads ZADD's options from `a[2..]`; returns them and the index of the first score.
+fn parse_add_flags(a: &[Bytes], mut f: AddFlags) -> (AddFlags, usize) {
     let mut idx = 2;
     while let Some(opt) = a.get(idx) {
         match opt.to_ascii_lowercase().as_slice() {
@@ -668,15 +684,7 @@ fn zadd(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         }
         idx += 1;
     }
-    zadd_generic(ctx, &a[1], &a[idx..], f)
-}
-
-fn zincrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
-    let f = AddFlags {
-        incr: true,
-        ..AddFlags::default()
-    };
-    zadd_generic(ctx, &a[1], &a[2..], f)
+    (f, idx)
 }
 
 /// ZADD / ZINCRBY after option parsing: `pairs` is `score member ...`.
