@@ -12,7 +12,7 @@ use super::ctx::Ctx;
 use super::error::{wrong_arity, CmdError, CmdResult, DB_INDEX_OUT_OF_RANGE, NO_SUCH_KEY, SYNTAX};
 use super::spec::{command, flags::*, CommandSpec};
 use crate::db::glob::glob_match;
-use crate::db::{Db, Key, Value};
+use crate::db::{strenc, Db, Key, Value};
 use crate::protocol::parser::parse_i64;
 use crate::server::state::random_index;
 
@@ -753,9 +753,7 @@ fn copy(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     // A clone allocates exactly, which would turn a `raw` string into `embstr`; Redis's COPY keeps
     // the encoding (see `encoding`).
     if let (Some(Value::Str(original)), Value::Str(copy)) = (ctx.db().get(src), &mut value) {
-        if original.capacity() > original.len() && copy.capacity() == copy.len() {
-            copy.reserve(1);
-        }
+        strenc::copy_encoding(original, copy);
     }
     let expire = ctx.db().expire_at(src);
     ctx.srv.expire_if_needed(dst_db, dst, ctx.now_ms);
@@ -779,8 +777,6 @@ fn copy(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Longest string Redis stores as `embstr`.
-const EMBSTR_MAX: usize = 44;
 /// Integers Redis shares (`OBJ_SHARED_INTEGERS`); their REFCOUNT is `OBJ_SHARED_REFCOUNT`.
 const SHARED_INTEGERS: i64 = 10_000;
 
@@ -789,12 +785,7 @@ const SHARED_INTEGERS: i64 = 10_000;
 /// way only. O(1).
 pub fn encoding(value: &Value) -> &'static str {
     match value {
-        // A string whose allocation exceeds its length was built by APPEND or SETRANGE, which
-        // Redis stores as `raw` whatever the length (see `string::mark_raw`).
-        Value::Str(s) if s.capacity() > s.len() => "raw",
-        Value::Str(s) if s.len() <= 20 && parse_i64(s).is_some() => "int",
-        Value::Str(s) if s.len() <= EMBSTR_MAX => "embstr",
-        Value::Str(_) => "raw",
+        Value::Str(s) => strenc::encoding(s),
         // Redis 7.0 always keeps lists in a quicklist (of listpacks).
         Value::List(_) => "quicklist",
         Value::Hash(h) => h.encoding(),
@@ -821,7 +812,8 @@ fn object_refcount(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         None => None,
         // Small integers are shared objects in Redis, reported with OBJ_SHARED_REFCOUNT.
         Some(Value::Str(s))
-            if s.len() <= 20 && parse_i64(s).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) =>
+            if strenc::encoding(s) == "int"
+                && parse_i64(s).is_some_and(|n| (0..SHARED_INTEGERS).contains(&n)) =>
         {
             Some(i64::from(i32::MAX))
         }

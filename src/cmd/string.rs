@@ -14,7 +14,7 @@ use super::error::{
     WRONGTYPE,
 };
 use super::spec::{command, flags::*, CommandSpec};
-use crate::db::Value;
+use crate::db::{strenc, Value};
 use crate::numeric::{ld_add, LdError};
 use crate::protocol::parser::parse_i64;
 
@@ -559,15 +559,6 @@ fn getex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Marks a string as Redis's `raw` encoding, which APPEND and SETRANGE produce even for short
-/// values: a string whose allocation is larger than its length reports `raw` (see
-/// `keys::encoding`); every other way of creating a string allocates exactly.
-fn mark_raw(s: &mut Vec<u8>) {
-    if s.capacity() == s.len() {
-        s.reserve(1);
-    }
-}
-
 fn append(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     let max = ctx.srv.config.proto_max_bulk_len;
     let total = match ctx.lookup_mut(&a[1]) {
@@ -578,7 +569,7 @@ fn append(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
                 return Err(STRING_TOO_LONG);
             }
             s.extend_from_slice(&a[2]);
-            mark_raw(s);
+            strenc::mark_raw(s);
             Some(s.len())
         }
         Some(_) => return Err(WRONGTYPE),
@@ -669,6 +660,9 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         sum.clone(),
         b"KEEPTTL".to_vec(),
     ]);
+    // Redis stores the result with createStringObjectFromLongDouble: `embstr`, never `int`.
+    let mut sum = sum;
+    strenc::mark_embstr(&mut sum);
     ctx.db().insert_keep_ttl(key, Value::Str(sum));
     ctx.modified(key);
     Ok(())
@@ -723,7 +717,7 @@ fn setrange(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
             }
             let mut s = vec![0u8; offset + value.len()];
             s[offset..].copy_from_slice(value);
-            mark_raw(&mut s);
+            strenc::mark_raw(&mut s);
             let len = s.len();
             ctx.db().set(&a[1], Value::Str(s));
             len
@@ -742,7 +736,7 @@ fn setrange(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
                 s.resize(end, 0);
             }
             s[offset..end].copy_from_slice(value);
-            mark_raw(s);
+            strenc::mark_raw(s);
             s.len()
         }
         Some(_) => return Err(WRONGTYPE),

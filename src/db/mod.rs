@@ -8,6 +8,7 @@ pub mod glob;
 pub mod hash;
 pub mod key;
 pub mod set;
+pub mod strenc;
 pub mod value;
 pub mod zset;
 
