@@ -26,6 +26,8 @@ use std::fmt;
 
 use indexmap::IndexMap;
 
+use super::Key;
+
 /// The most levels a node can have (Redis's `ZSKIPLIST_MAXLEVEL`).
 const MAX_LEVEL: usize = 32;
 /// The chance that a node reaching level i also reaches level i + 1 (`ZSKIPLIST_P`), in 1/256.
@@ -66,7 +68,7 @@ struct Node {
 #[derive(Clone)]
 pub struct ZSet {
     /// Member -> index of its node in `nodes`.
-    dict: IndexMap<Box<[u8]>, usize>,
+    dict: IndexMap<Key, usize>,
     /// The skip-list arena; `nodes[HEAD]` is the header.
     nodes: Vec<Node>,
     /// Free slots of `nodes`.
