@@ -717,7 +717,7 @@ fn clients_get_loading_while_a_big_aof_loads() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let n = 400_000;
     let total = write_big_aof(tmp.path(), n);
-    let p = Proc::aofd_nowait(tmp.path(), &[]);
+    let mut p = Proc::aofd_nowait(tmp.path(), &[]);
     let mut c = Conn::connect(p.port);
     let reply = c.call(&["PING"]);
     assert_eq!(

@@ -46,7 +46,15 @@ impl Proc {
             .open(&log)
             .expect("log file");
         let err = out.try_clone().expect("log file");
-        let child = Command::new(program)
+        let mut cmd = Command::new(program);
+        // The harness's own AOFD_* switches (AOFD_CRASH_CYCLES...) would be read by aofd as
+        // configuration.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("AOFD_") {
+                cmd.env_remove(name);
+            }
+        }
+        let child = cmd
             .args(args)
             .current_dir(dir)
             .stdin(Stdio::null())
@@ -66,7 +74,7 @@ impl Proc {
     /// Starts aofd in `dir` on a free port with `appendonly yes` and `extra` arguments, and
     /// waits until it is ready (its log says so).
     pub fn aofd(dir: &Path, extra: &[&str]) -> Proc {
-        let p = Self::aofd_nowait(dir, extra);
+        let mut p = Self::aofd_nowait(dir, extra);
         p.wait_log("Ready to accept connections", Duration::from_secs(60));
         p
     }
@@ -106,7 +114,7 @@ impl Proc {
 
     /// Waits until the log contains `needle`; panics with the log after `limit`, or if the
     /// process exits first.
-    pub fn wait_log(&self, needle: &str, limit: Duration) {
+    pub fn wait_log(&mut self, needle: &str, limit: Duration) {
         let start = Instant::now();
         loop {
             let text = self.log_text();
@@ -115,6 +123,9 @@ impl Proc {
             }
             if start.elapsed() > limit {
                 panic!("{needle:?} not logged within {limit:?}:\n{text}");
+            }
+            if !self.alive() {
+                panic!("the server exited before logging {needle:?}:\n{text}");
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -244,6 +255,11 @@ impl Conn {
     /// Sends one command.
     pub fn send(&mut self, args: &[&str]) -> std::io::Result<()> {
         self.writer.write_all(&encode(args))
+    }
+
+    /// Sends bytes as they are (e.g. a pipeline).
+    pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.writer.write_all(bytes)
     }
 
     /// Sends one command and reads its reply.
