@@ -76,7 +76,8 @@ pub struct LoadingInfo {
 pub struct Persistence {
     /// File names derived from `appendfilename`.
     pub names: AofNames,
-    /// `<dir>/<appenddirname>` (relative to `dir`, the working directory).
+    /// `<dir>/<appenddirname>`, fixed at startup: a later `CONFIG SET dir` moves the working
+    /// directory, not the AOF.
     pub aof_dir: PathBuf,
     /// The manifest as on disk.
     pub manifest: AofManifest,
@@ -100,7 +101,7 @@ impl Persistence {
     pub fn new(config: &Config) -> Self {
         Persistence {
             names: AofNames::new(&config.appendfilename),
-            aof_dir: PathBuf::from(&config.appenddirname),
+            aof_dir: PathBuf::from(&config.dir).join(&config.appenddirname),
             manifest: AofManifest::new(),
             writer: None,
             loading: None,
