@@ -862,8 +862,9 @@ fn config_set_persistence_parameters() {
 // ---------------------------------------------------------------------------------------------
 // Disk full: a tmpfs in a private mount namespace
 
-#[test]
-fn disk_full_gives_misconf_then_recovers_without_losing_anything() {
+/// Whether a private mount namespace can be used (root, `unshare -m`, `nsenter`). Without it the
+/// disk-full tests are skipped — unless `AOFD_DISKFULL=1` says they must run, then they fail.
+fn private_tmpfs_usable() -> bool {
     let required = std::env::var("AOFD_DISKFULL").is_ok_and(|v| v == "1");
     let usable = Command::new("unshare")
         .args(["-m", "--propagation", "private", "true"])
@@ -875,31 +876,79 @@ fn disk_full_gives_misconf_then_recovers_without_losing_anything() {
             !required,
             "AOFD_DISKFULL=1 but `unshare -m` / `nsenter` cannot be used here (needs root)"
         );
-        println!("disk-full test skipped: unshare -m is not available (set AOFD_DISKFULL=1 to require it)");
-        return;
+        println!(
+            "disk-full test skipped: unshare -m is not available (set AOFD_DISKFULL=1 to require it)"
+        );
     }
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
+    usable
+}
+
+/// Starts aofd with its data directory on a 256 KiB tmpfs mounted in a private mount namespace:
+/// the shell mounts it, then becomes aofd (exec keeps the PID, so the guard kills aofd itself).
+fn aofd_on_small_tmpfs(tmp: &Path, policy: &str) -> (Proc, std::path::PathBuf) {
+    let data = tmp.join("data");
     std::fs::create_dir_all(&data).expect("data dir");
     let port = aof_support::free_port();
-    // The shell mounts a 256 KiB tmpfs over the data directory, only in its own mount
-    // namespace, then becomes aofd (exec keeps the PID, so the guard kills aofd itself).
     let script = format!(
         "mount -t tmpfs -o size=256k tmpfs '{d}' && exec '{aofd}' --port {port} --bind 127.0.0.1 \
-         --dir '{d}' --appendonly yes --appendfsync everysec --enable-debug-command yes \
+         --dir '{d}' --appendonly yes --appendfsync {policy} --enable-debug-command yes \
          --logfile '{log}'",
         d = data.display(),
         aofd = AOFD,
-        log = tmp.path().join("aofd.log").display(),
+        log = tmp.join("aofd.log").display(),
     );
     let args: Vec<String> = ["-m", "--propagation", "private", "sh", "-c", &script]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let mut p = Proc::spawn("unshare", &args, tmp.path(), port, "outer.log");
-    p.log = tmp.path().join("aofd.log");
+    let mut p = Proc::spawn("unshare", &args, tmp, port, "outer.log");
+    p.log = tmp.join("aofd.log");
     p.log_start = 0;
     p.wait_log("Ready to accept connections", Duration::from_secs(30));
+    (p, data)
+}
+
+#[test]
+fn disk_full_under_always_exits_without_acknowledging() {
+    if !private_tmpfs_usable() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut p, _data) = aofd_on_small_tmpfs(tmp.path(), "always");
+    let mut c = p.conn();
+    let value = "x".repeat(8 * 1024);
+    let mut failed = false;
+    for i in 0..200 {
+        match c.try_call(&["SET", &format!("k{i}"), &value]) {
+            Ok(Val::Status(s)) if s == "OK" => {}
+            Ok(other) => panic!("unexpected reply {other:?}"),
+            // The connection closed with no reply: the failed write was never acknowledged.
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    assert!(failed, "the 256 KiB tmpfs filled up");
+    let status = p.wait_exit(Duration::from_secs(30)).expect("exits");
+    assert_eq!(status.code(), Some(1));
+    let log = p.log_text();
+    assert!(
+        log.contains(
+            "# Can't recover from AOF write error when the AOF fsync policy is 'always'. \
+             Exiting..."
+        ),
+        "{log}"
+    );
+}
+
+#[test]
+fn disk_full_gives_misconf_then_recovers_without_losing_anything() {
+    if !private_tmpfs_usable() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut p, data) = aofd_on_small_tmpfs(tmp.path(), "everysec");
     let mut writer = p.conn();
     let mut other = p.conn();
     let value = "x".repeat(8 * 1024);
