@@ -140,10 +140,7 @@ pub fn run(loaded: Loaded) -> i32 {
             ephemeral_port: false,
         },
     ) {
-        Ok(running) => {
-            let _ = running.thread.join();
-            0
-        }
+        Ok(running) => running.thread.join().unwrap_or(1),
         Err(e) => {
             tracing::warn!(error = %e, "Startup failed.");
             1

@@ -270,7 +270,7 @@ fn dir_pidfile_and_logfile() {
         &format!("* Running mode=standalone, port={port}."),
         "# Server initialized",
         "* Ready to accept connections",
-        "AOF persistence is not implemented yet",
+        "* Creating AOF incr file appendonly.aof.1.incr.aof on server start",
     ] {
         assert!(log.contains(needle), "missing {needle:?} in:\n{log}");
     }

@@ -156,7 +156,8 @@ fn set_parses_like_redis_and_reports_exact_errors() {
             &["appendonly", "yes"],
             failed(
                 "appendonly",
-                "AOF persistence is not implemented yet in aofd",
+                "turning the AOF on at runtime needs an AOF rewrite, which this version of aofd \
+                 cannot do yet: set appendonly yes in the configuration and restart",
             ),
         ),
     ];

@@ -227,8 +227,15 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
         };
         (param.set)(&mut new, &values).map_err(|reason| set_failed(param.name, &reason))?;
     }
+    // `appendonly` cannot change while loading (Redis's DENY_LOADING_CONFIG answers -LOADING).
+    if ctx.srv.loading && new.appendonly != ctx.srv.config.appendonly {
+        return Err(super::error::LOADING);
+    }
+    crate::server::persist::check_config_change(ctx.srv, &new)
+        .map_err(|(name, reason)| set_failed(name, &reason))?;
     apply_runtime(&ctx.srv.config, &mut new)?;
-    ctx.srv.config = new;
+    let old = std::mem::replace(&mut ctx.srv.config, new);
+    crate::server::persist::apply_config_change(ctx.srv, &old);
     ctx.out.ok();
     Ok(())
 }
@@ -236,12 +243,6 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
 /// Applies what a change needs beyond storing the value. Fallible effects come first, so a
 /// failure changes nothing.
 fn apply_runtime(old: &Config, new: &mut Config) -> Result<(), CmdError> {
-    if new.appendonly && !old.appendonly {
-        return Err(set_failed(
-            "appendonly",
-            "AOF persistence is not implemented yet in aofd",
-        ));
-    }
     if new.dir != old.dir {
         // Redis chdir()s into the new directory and reports where it ended up.
         std::env::set_current_dir(&new.dir).map_err(|e| set_failed("dir", &os_error_text(&e)))?;

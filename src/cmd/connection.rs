@@ -32,7 +32,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     command(
         "echo",
         2,
-        FAST,
+        LOADING | FAST,
         (0, 0, 0),
         "connection",
         "1.0.0",

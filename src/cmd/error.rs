@@ -61,6 +61,9 @@ pub const TIMEOUT_NOT_FLOAT: CmdError =
     CmdError::fixed("ERR timeout is not a float or out of range");
 /// A negative timeout.
 pub const TIMEOUT_NEGATIVE: CmdError = CmdError::fixed("ERR timeout is negative");
+/// `-LOADING`: the command is not allowed while the dataset is being loaded.
+pub const LOADING: CmdError = CmdError::fixed("LOADING Redis is loading the dataset in memory");
+
 /// `-NOAUTH`.
 pub const NOAUTH: CmdError = CmdError::fixed("NOAUTH Authentication required.");
 /// A string would exceed 512 MB (`proto-max-bulk-len`).

@@ -590,7 +590,9 @@ fn expire_generic(ctx: &mut Ctx<'_>, a: &[Bytes], basetime: i64, seconds: bool) 
         ctx.out.int(0);
         return Ok(());
     }
-    if when <= ctx.now_ms {
+    // While loading, a past time sets the TTL (Redis `checkAlreadyExpired`): the key must still
+    // receive the commands the AOF has after this one, and expires once loading is over.
+    if when <= ctx.now_ms && !ctx.srv.loading {
         // Already in the past: the key goes now, and replicas/the AOF see a DEL.
         ctx.db().remove(key);
         ctx.modified(key);
@@ -598,10 +600,14 @@ fn expire_generic(ctx: &mut Ctx<'_>, a: &[Bytes], basetime: i64, seconds: bool) 
     } else {
         ctx.db().set_expire(key, when);
         ctx.modified(key);
-        let mut argv: Vec<Vec<u8>> = a.iter().map(|arg| arg.to_vec()).collect();
-        argv[0] = b"PEXPIREAT".to_vec();
-        argv[2] = when.to_string().into_bytes();
-        ctx.propagate(argv);
+        // PEXPIREAT itself is propagated as the client sent it, as in Redis (which rewrites the
+        // name and the time only when they differ).
+        if !args::is(&a[0], "pexpireat") {
+            let mut argv: Vec<Vec<u8>> = a.iter().map(|arg| arg.to_vec()).collect();
+            argv[0] = b"PEXPIREAT".to_vec();
+            argv[2] = when.to_string().into_bytes();
+            ctx.propagate(argv);
+        }
     }
     ctx.out.int(1);
     Ok(())

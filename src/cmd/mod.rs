@@ -205,6 +205,15 @@ pub fn execute(srv: &mut ServerState, id: ClientId, out: &mut Reply, args: Vec<B
         reject(srv, id, out, Some(spec), &error::NOAUTH);
         return Outcome::Continue;
     }
+    // Redis's disk-error check: while the AOF cannot be written, writes (EXEC too when it
+    // queued one) and PING are refused; reads go on.
+    if srv.aof.writer.is_some() && (is_write(srv, id, spec) || spec.name == "ping") {
+        if let Some(msg) = srv.aof.misconf() {
+            reject(srv, id, out, Some(spec), &CmdError::new(msg));
+            return Outcome::Continue;
+        }
+    }
+    let client = srv.client(id);
     let in_multi = client.multi.is_some();
     if in_multi && spec.has(flags::NO_MULTI) {
         let e = CmdError::fixed("ERR Command not allowed inside a transaction");
@@ -220,6 +229,10 @@ pub fn execute(srv: &mut ServerState, id: ClientId, out: &mut Reply, args: Vec<B
             spec.full_name
         ));
         reject(srv, id, out, Some(spec), &e);
+        return Outcome::Continue;
+    }
+    if srv.loading && !spec.has(flags::LOADING) {
+        reject(srv, id, out, Some(spec), &error::LOADING);
         return Outcome::Continue;
     }
     if in_multi && !MULTI_IMMEDIATE.contains(&spec.name) {
@@ -238,6 +251,25 @@ pub fn execute(srv: &mut ServerState, id: ClientId, out: &mut Reply, args: Vec<B
         }
         other => other,
     }
+}
+
+/// Whether `spec` writes, counting EXEC as a write when a queued command does (Redis's
+/// `is_write_command` in `processCommand`).
+fn is_write(srv: &ServerState, id: ClientId, spec: &CommandSpec) -> bool {
+    if spec.has(flags::WRITE) {
+        return true;
+    }
+    if spec.name != "exec" {
+        return false;
+    }
+    srv.clients
+        .get(&id)
+        .and_then(|c| c.multi.as_ref())
+        .is_some_and(|queue| {
+            queue
+                .iter()
+                .any(|args| resolve(args).is_ok_and(|s| s.has(flags::WRITE)))
+        })
 }
 
 /// Replies with a rejection (the command did not run) and dooms an open transaction.
@@ -288,6 +320,7 @@ pub fn call_at(
     now_ms: Option<i64>,
 ) -> Outcome {
     let start = Instant::now();
+    srv.begin_unit();
     let mut ctx = Ctx::new(srv, id, out);
     if let Some(now_ms) = now_ms {
         ctx.now_ms = now_ms;
@@ -319,6 +352,7 @@ pub fn call_at(
         None if dirty > 0 => srv.propagate(db, args.iter().map(|a| a.to_vec()).collect()),
         None => {}
     }
+    srv.end_unit();
     srv.stats.dirty += dirty;
     let stat = srv.stats.commands.entry(spec.full_name).or_default();
     stat.calls += 1;

@@ -747,6 +747,13 @@ fn debug(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
             };
             return Err(CmdError::new(msg));
         }
+        ("loadaof", 2) => {
+            if ctx.srv.loading {
+                return Err(super::error::LOADING);
+            }
+            crate::server::persist::reload(ctx.srv);
+            ctx.out.ok();
+        }
         ("log", 3) => {
             tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&a[2]));
             ctx.out.ok();
@@ -793,6 +800,8 @@ fn debug_help(out: &mut Reply) {
             "ERROR <string>",
             "    Return a Redis protocol error with <string> as message. Useful for clients",
             "    unit tests to simulate Redis errors.",
+            "LOADAOF",
+            "    Flush the AOF buffers on disk and reload the AOF in memory.",
             "LOG <message>",
             "    Write <message> to the server log.",
             "OBJECT <key>",

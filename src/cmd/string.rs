@@ -534,7 +534,8 @@ fn getex(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     }
     match when {
         // An absolute time already in the past deletes the key, as an expiry would.
-        Some(at) if unit & (OPT_EXAT | OPT_PXAT) != 0 && at <= ctx.now_ms => {
+        // (Not while loading: Redis's `checkAlreadyExpired` is false then.)
+        Some(at) if unit & (OPT_EXAT | OPT_PXAT) != 0 && at <= ctx.now_ms && !ctx.srv.loading => {
             ctx.db().remove(key);
             ctx.modified(key);
             ctx.propagate(vec![b"DEL".to_vec(), key.to_vec()]);

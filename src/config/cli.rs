@@ -31,6 +31,7 @@ pub fn usage() -> String {
 
 Usage: aofd [/path/to/redis.conf | /path/to/aofd.toml] [options]
        aofd --check-config [/path/to/config] [options]
+       aofd check-aof [--fix] [--yes] [--truncate-to-timestamp T] <manifest|file>
        aofd -v or --version
        aofd -h or --help
 

@@ -292,7 +292,7 @@ fn crate_error_text(e: &config::ConfigError) -> String {
 pub fn apply(merged: config::Map<String, config::Value>) -> Result<Loaded, ConfigError> {
     let mut config = Config::default();
     let mut unimplemented = Vec::new();
-    let mut warnings = Vec::new();
+    let warnings = Vec::new();
     let mut entries: Vec<_> = merged.into_iter().collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     for (key, value) in &entries {
@@ -321,13 +321,6 @@ pub fn apply(merged: config::Map<String, config::Value>) -> Result<Loaded, Confi
                 "unknown parameter: neither aofd nor Redis 7.0 knows it (a typo?)",
             ));
         }
-    }
-    if config.appendonly {
-        warnings.push(
-            "appendonly yes is configured, but AOF persistence is not implemented yet: the \
-             dataset will not be saved"
-                .to_string(),
-        );
     }
     Ok(Loaded {
         config,

@@ -3,6 +3,14 @@
 //! Pipelining: every complete request in the read buffer is executed in order and all their
 //! replies leave in one write. A blocked client stops being served until its command completes;
 //! pub/sub messages and CLIENT KILL arrive through the client's channel and `Notify`.
+//!
+//! Reply gating (with `appendonly yes`; design brief §2, `aof::writer` module docs): before a
+//! batch executes, the writer's appended end is noted; after it, the batch's gate is computed
+//! and the flusher task is woken, and the replies are written only once the writer says the gate
+//! is released — every AOF record appended before them written (`everysec`, `no`) or written
+//! and fdatasync'ed (`always`). Replies to blocked clients and pub/sub messages wait the same
+//! way for everything appended before they are sent. Reads are no exception: a read must not
+//! show a write that a crash could still take back.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -58,9 +66,15 @@ where
     let mut parser = RequestParser::new();
     let mut out = Reply::default();
     loop {
+        let before = cx.state.borrow().aof.appended_end();
         let (close, blocked) = execute_buffered(cx, &mut parser, &mut rbuf, &mut out);
-        if !out.is_empty() && write(stream, cx, &mut out.buf).await.is_err() {
-            return End::Io;
+        if !out.is_empty() {
+            if !released(cx, Some(before)).await {
+                return End::Closed;
+            }
+            if write(stream, cx, &mut out.buf).await.is_err() {
+                return End::Io;
+            }
         }
         if close {
             return End::Closed;
@@ -68,6 +82,10 @@ where
         if let Some(blocked) = blocked {
             match wait_blocked(stream, cx, &mut rbuf, blocked).await {
                 Some(mut reply) => {
+                    // The record of the pop that served it may be anywhere before this point.
+                    if !released(cx, Some(0)).await {
+                        return End::Closed;
+                    }
                     if write(stream, cx, &mut reply).await.is_err() {
                         return End::Io;
                     }
@@ -85,6 +103,9 @@ where
                 while let Ok(more) = cx.push_rx.try_recv() {
                     msg.extend_from_slice(&more);
                 }
+                if !released(cx, None).await {
+                    return End::Closed;
+                }
                 if write(stream, cx, &mut msg).await.is_err() {
                     return End::Io;
                 }
@@ -100,6 +121,48 @@ where
         }
         if rbuf.capacity() - rbuf.len() < 1024 && !parser.is_mid_request() {
             rbuf.reserve(READ_CHUNK);
+        }
+    }
+}
+
+/// Waits until replies may be sent: the AOF records appended before them are as safe as the
+/// fsync policy promises. `before` is the writer's appended end when the batch started (`None`:
+/// the replies are not the result of this client's own commands). Returns false if the client
+/// was killed meanwhile (the replies are then dropped with the connection).
+async fn released(cx: &ConnectionContext, before: Option<u64>) -> bool {
+    let gate = {
+        let mut st = cx.state.borrow_mut();
+        let before = before.unwrap_or_else(|| st.aof.appended_end());
+        let Some(gate) = st.aof.gate(before) else {
+            return true;
+        };
+        if st.aof.released(&gate) {
+            return true;
+        }
+        // Written by the flusher after every batch of this iteration executed.
+        st.aof.request_flush();
+        gate
+    };
+    loop {
+        let (mut flushed, mut synced) = {
+            let mut st = cx.state.borrow_mut();
+            let Some(w) = st.aof.writer.as_ref() else {
+                return true;
+            };
+            let synced = w.subscribe();
+            let flushed = st.aof.flushed.subscribe();
+            if st.aof.released(&gate) {
+                return true;
+            }
+            (flushed, synced)
+        };
+        tokio::select! {
+            biased;
+            () = cx.kill.notified() => return false,
+            _ = synced.changed() => {}
+            _ = flushed.changed() => {}
+            // The everysec bound ages with time, and an error state is retried once a second.
+            () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
         }
     }
 }

@@ -35,10 +35,10 @@ const SECTIONS: &[(&str, bool)] = &[
     ("keyspace", true),
 ];
 
-/// Whether the append-only file is on. There is no persistence yet, so it is always off; the AOF
-/// work replaces this with the configuration's `appendonly`.
-fn aof_enabled(_srv: &ServerState) -> bool {
-    false
+/// INFO `aof_enabled`: the AOF is on, and loading is over (Redis shows 0 while loading, because
+/// loading switches its AOF state off meanwhile).
+fn aof_enabled(srv: &ServerState) -> bool {
+    srv.aof.writer.is_some()
 }
 
 /// The unix time (seconds) the server started at; LASTSAVE reports it while no save has run.
@@ -340,7 +340,7 @@ fn memory(srv: &mut ServerState, out: &mut String) {
     field!(out, "mem_clients_slaves", 0);
     field!(out, "mem_clients_normal", overhead);
     field!(out, "mem_cluster_links", 0);
-    field!(out, "mem_aof_buffer", 0);
+    field!(out, "mem_aof_buffer", super::persist::buffer_bytes(srv));
     field!(out, "mem_allocator", "libc");
     field!(out, "active_defrag_running", 0);
     field!(out, "lazyfree_pending_objects", 0);
@@ -349,7 +349,7 @@ fn memory(srv: &mut ServerState, out: &mut String) {
 
 fn persistence(srv: &ServerState, out: &mut String) {
     out.push_str("# Persistence\r\n");
-    field!(out, "loading", 0);
+    field!(out, "loading", u8::from(srv.loading));
     field!(out, "async_loading", 0);
     field!(out, "current_cow_peak", 0);
     field!(out, "current_cow_size", 0);
@@ -376,18 +376,25 @@ fn persistence(srv: &ServerState, out: &mut String) {
     field!(out, "aof_last_bgrewrite_status", "ok");
     field!(out, "aof_rewrites", 0);
     field!(out, "aof_rewrites_consecutive_failures", 0);
-    field!(out, "aof_last_write_status", "ok");
+    field!(
+        out,
+        "aof_last_write_status",
+        if super::persist::last_write_ok(srv) {
+            "ok"
+        } else {
+            "err"
+        }
+    );
     field!(out, "aof_last_cow_size", 0);
     field!(out, "module_fork_in_progress", 0);
     field!(out, "module_fork_last_cow_size", 0);
-    if aof {
-        field!(out, "aof_current_size", 0);
-        field!(out, "aof_base_size", 0);
-        field!(out, "aof_pending_rewrite", 0);
-        field!(out, "aof_buffer_length", 0);
-        field!(out, "aof_pending_bio_fsync", 0);
-        field!(out, "aof_delayed_fsync", 0);
+    // Redis prints these six when `appendonly` is configured on (even while loading), then the
+    // loading_* fields; aofd's own aof_* fields follow Redis's (docs/durability.md).
+    if srv.config.appendonly {
+        super::persist::info_aof_fields(srv, out);
     }
+    super::persist::info_loading_fields(srv, out);
+    super::persist::info_aofd_fields(srv, out);
 }
 
 fn stats(srv: &ServerState, out: &mut String) {

@@ -8,6 +8,7 @@ pub mod blocking;
 pub mod client;
 pub mod connection;
 pub mod info;
+pub mod persist;
 pub mod pubsub;
 pub mod state;
 pub mod stats;
@@ -39,8 +40,9 @@ pub struct RunningServer {
     pub unix_path: Option<PathBuf>,
     /// Notified to request shutdown from outside the data thread.
     pub shutdown: Arc<Notify>,
-    /// The data thread; it returns when the server has shut down.
-    pub thread: std::thread::JoinHandle<()>,
+    /// The data thread; it returns the process exit code when the server has shut down
+    /// (non-zero when startup failed, e.g. an AOF that cannot be loaded).
+    pub thread: std::thread::JoinHandle<i32>,
 }
 
 impl RunningServer {
@@ -131,13 +133,13 @@ pub fn start(config: Config, options: StartOptions) -> std::io::Result<RunningSe
                 Ok(rt) => rt,
                 Err(e) => {
                     tracing::error!(error = %e, "Could not start the data thread runtime.");
-                    return;
+                    return 1;
                 }
             };
             let local = LocalSet::new();
             local.block_on(&runtime, async move {
-                run(config, std_tcp, std_unix, thread_shutdown, options).await;
-            });
+                run(config, std_tcp, std_unix, thread_shutdown, options).await
+            })
         })?;
     Ok(RunningServer {
         tcp_addrs,
@@ -147,15 +149,17 @@ pub fn start(config: Config, options: StartOptions) -> std::io::Result<RunningSe
     })
 }
 
-/// The data thread's main task: accept until shutdown, then drain.
+/// The data thread's main task: accept, load the AOF, serve until shutdown, then drain. Returns
+/// the exit code.
 async fn run(
     config: Config,
     std_tcp: Vec<std::net::TcpListener>,
     std_unix: Option<(std::os::unix::net::UnixListener, PathBuf)>,
     external_shutdown: Arc<Notify>,
     options: StartOptions,
-) {
+) -> i32 {
     let hz = config.hz.clamp(1, 500);
+    let appendonly = config.appendonly;
     let state = Rc::new(RefCell::new(ServerState::new(config)));
     let shutdown = Rc::new(Notify::new());
     state.borrow_mut().shutdown_notify = Some(shutdown.clone());
@@ -177,14 +181,29 @@ async fn run(
         }
     }
     tokio::task::spawn_local(background_cycle(state.clone(), hz));
-    tracing::info!("Ready to accept connections");
+    tokio::task::spawn_local(persist::flusher(state.clone()));
 
-    tokio::select! {
-        () = shutdown.notified() => {}
-        () = external_shutdown.notified() => {}
-        () = signals(options.handle_signals) => {}
+    // As Redis: the listeners are up while the dataset loads (clients get -LOADING), and
+    // "Ready to accept connections" comes once it is loaded.
+    let serve = async {
+        if appendonly && persist::startup(&state).await.is_err() {
+            return 1;
+        }
+        tracing::info!("Ready to accept connections");
+        std::future::pending::<i32>().await
+    };
+    let code = tokio::select! {
+        code = serve => code,
+        () = shutdown.notified() => 0,
+        () = external_shutdown.notified() => 0,
+        () = signals(options.handle_signals) => 0,
+    };
+    if code != 0 {
+        state.borrow_mut().loading = false;
+        return code;
     }
     drain(&state).await;
+    0
 }
 
 /// Waits for SIGTERM or SIGINT when asked to, and logs it in Redis's words.
@@ -204,6 +223,7 @@ async fn signals(enabled: bool) {
         _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
         _ = int.recv() => tracing::warn!("Received SIGINT scheduling shutdown..."),
     }
+    tracing::warn!("User requested shutdown...");
 }
 
 /// Stops accepting, lets every connection flush what it has, and waits (bounded) for them.
@@ -221,19 +241,24 @@ async fn drain(state: &Rc<RefCell<ServerState>>) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let st = state.borrow();
+    let mut st = state.borrow_mut();
+    // Whatever the policy, everything appended is written and fdatasync'ed before exiting
+    // (Redis's prepareForShutdown logs "Calling fsync() on the AOF file.").
+    st.aof.stop();
     if let Some(path) = &st.config.unixsocket {
         let _ = std::fs::remove_file(path);
     }
     tracing::warn!("Redis is now ready to exit, bye bye...");
 }
 
-/// Runs the periodic work (Redis `serverCron` subset): active expiry.
+/// Runs the periodic work (Redis `serverCron` subset): active expiry, and once a second the
+/// AOF writer's duty (fsync results, retries after a write error).
 async fn background_cycle(state: Rc<RefCell<ServerState>>, hz: u32) {
     let period = Duration::from_millis(u64::from(1000 / hz));
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut hz = hz;
+    let mut last_aof_tick = std::time::Instant::now();
     loop {
         ticker.tick().await;
         let mut st = state.borrow_mut();
@@ -249,6 +274,15 @@ async fn background_cycle(state: Rc<RefCell<ServerState>>, hz: u32) {
         let period = Duration::from_millis(u64::from(1000 / hz));
         // A quarter of the period, like Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC.
         st.active_expire_cycle(period / 4);
+        if st.aof.writer.is_some() {
+            if last_aof_tick.elapsed() >= Duration::from_secs(1) {
+                last_aof_tick = std::time::Instant::now();
+                st.aof.tick();
+            } else if st.aof.buffered() > 0 {
+                // Expiry DELs reach the file in this iteration, like any command's records.
+                st.aof.request_flush();
+            }
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use crate::db::{Db, Key};
 
 use super::blocking::Blocking;
 use super::client::{Client, ClientId};
+use super::persist::Persistence;
 use super::pubsub::PubSub;
 use super::stats::Stats;
 use super::watch::Watches;
@@ -46,12 +47,23 @@ pub struct ServerState {
     pub expire_cursor: usize,
     /// Notified by SHUTDOWN to stop the server.
     pub shutdown_notify: Option<std::rc::Rc<tokio::sync::Notify>>,
+    /// The dataset is being loaded (Redis `server.loading`): clients get `-LOADING` for most
+    /// commands, nothing expires and nothing is propagated.
+    pub loading: bool,
+    /// AOF persistence: the writer, loading progress, sizes.
+    pub aof: Persistence,
+    /// Nesting depth of `cmd::call` (Redis's execution units): what is propagated while it is
+    /// non-zero is collected in `prop_pending` and written as one unit when it drops to 0.
+    pub prop_depth: u32,
+    /// Commands propagated by the current execution unit, with their databases.
+    pub prop_pending: Vec<(usize, Vec<Vec<u8>>)>,
 }
 
 impl ServerState {
     /// Creates an empty server for `config`.
     pub fn new(config: Config) -> Self {
         let dbs = (0..config.databases).map(|_| Db::default()).collect();
+        let aof = Persistence::new(&config);
         ServerState {
             dbs,
             config,
@@ -66,6 +78,10 @@ impl ServerState {
             shutdown_requested: false,
             expire_cursor: 0,
             shutdown_notify: None,
+            loading: false,
+            aof,
+            prop_depth: 0,
+            prop_pending: Vec::new(),
         }
     }
 
@@ -90,8 +106,10 @@ impl ServerState {
     /// Deletes `key` from `db` because its TTL passed, with everything a deletion implies:
     /// WATCHers see a change, the expired-keys counter moves, and the deletion is propagated.
     /// Returns whether the key was expired (and is now gone).
+    /// Nothing expires while loading (Redis `keyIsExpired`): a key the AOF gave a TTL that has
+    /// passed meanwhile must still receive the commands after it, exactly as when they ran.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
-        if !self.dbs[db].is_expired(key, now_ms) {
+        if self.loading || !self.dbs[db].is_expired(key, now_ms) {
             return false;
         }
         self.dbs[db].remove(key);
@@ -101,10 +119,49 @@ impl ServerState {
         true
     }
 
-    /// Records a command in the replication/AOF stream. Until persistence exists this only
-    /// counts; the AOF work plugs its buffer in here.
-    pub fn propagate(&mut self, _db: usize, _args: Vec<Vec<u8>>) {
+    /// Records a command in the AOF stream (Redis `alsoPropagate`). Inside an execution unit
+    /// ([`ServerState::begin_unit`]) it is collected and written when the unit ends; outside one
+    /// (active expiry) it is written at once, on its own. Nothing is propagated while loading or
+    /// with the AOF off.
+    pub fn propagate(&mut self, db: usize, args: Vec<Vec<u8>>) {
         self.stats.propagated += 1;
+        if self.loading || self.aof.writer.is_none() {
+            return;
+        }
+        if self.prop_depth > 0 {
+            self.prop_pending.push((db, args));
+        } else if let Some(w) = self.aof.writer.as_mut() {
+            w.append_command(unix_secs(), db, &args);
+        }
+    }
+
+    /// Opens an execution unit (a top-level command, including EXEC and everything it runs).
+    pub fn begin_unit(&mut self) {
+        self.prop_depth += 1;
+    }
+
+    /// Closes an execution unit; the outermost one writes what was propagated meanwhile: one
+    /// command bare, several wrapped in `MULTI`/`EXEC` (redis-aof.md §2.4).
+    pub fn end_unit(&mut self) {
+        self.prop_depth = self.prop_depth.saturating_sub(1);
+        if self.prop_depth > 0 || self.prop_pending.is_empty() {
+            return;
+        }
+        let ops = std::mem::take(&mut self.prop_pending);
+        if let Some(w) = self.aof.writer.as_mut() {
+            let now = unix_secs();
+            match ops.as_slice() {
+                [(db, args)] => {
+                    w.append_command(now, *db, args);
+                }
+                _ => {
+                    w.append_unit(now, &ops, true);
+                }
+            }
+        }
+        // Keep the allocation for the next unit.
+        self.prop_pending = ops;
+        self.prop_pending.clear();
     }
 
     /// Removes a client and everything that refers to it (subscriptions, WATCHes, blocking).
@@ -128,7 +185,8 @@ impl ServerState {
     /// a time budget of a quarter of the cycle, so a mass expiry never causes a long pause.
     pub fn active_expire_cycle(&mut self, budget: std::time::Duration) {
         const SAMPLE: usize = 20;
-        if !self.active_expire_enabled {
+        // Redis runs no cron while loading: nothing may expire under the replay.
+        if !self.active_expire_enabled || self.loading {
             return;
         }
         let start = Instant::now();
@@ -166,6 +224,11 @@ impl ServerState {
             }
         }
     }
+}
+
+/// The current unix time in seconds (for `#TS:` annotations).
+pub fn unix_secs() -> i64 {
+    now_ms() / 1000
 }
 
 /// The current unix time in milliseconds.
