@@ -135,6 +135,12 @@ impl ServerState {
         }
     }
 
+    /// Whether propagated commands go anywhere (an AOF is open and nothing is being loaded);
+    /// callers skip building a command's copy when they do not.
+    pub fn is_propagating(&self) -> bool {
+        !self.loading && self.aof.writer.is_some()
+    }
+
     /// Opens an execution unit (a top-level command, including EXEC and everything it runs).
     pub fn begin_unit(&mut self) {
         self.prop_depth += 1;
