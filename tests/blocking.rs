@@ -8,21 +8,12 @@
 
 mod common;
 
+use common::{bulks, WRONGTYPE};
+
 use std::io::{ErrorKind, Read};
 use std::time::{Duration, Instant};
 
 use common::{encode, Raw, TestServer};
-
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-
-/// The RESP2 encoding of an array of bulk strings.
-fn bulks(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for item in items {
-        out.push_str(&format!("${}\r\n{item}\r\n", item.len()));
-    }
-    out
-}
 
 /// Sends a blocking command and returns once the server has registered the client as waiting.
 fn block(raw: &mut Raw, args: &[&str]) {

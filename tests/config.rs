@@ -3,16 +3,9 @@
 
 mod common;
 
-use common::TestServer;
+use common::bulks;
 
-/// A RESP2 flat array of bulk strings.
-fn bulks(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for item in items {
-        out.push_str(&format!("${}\r\n{item}\r\n", item.len()));
-    }
-    out
-}
+use common::TestServer;
 
 fn failed(name: &str, reason: &str) -> String {
     format!("-ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}\r\n")

@@ -7,30 +7,13 @@
 
 mod common;
 
+use common::{bulk, bulks, check};
+
 use common::{Raw, TestServer};
-
-/// A RESP2 bulk string.
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{s}\r\n", s.len())
-}
-
-/// A RESP2 array of bulk strings.
-fn bulks(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for item in items {
-        out.push_str(&bulk(item));
-    }
-    out
-}
 
 /// A SCAN-family reply: the cursor and the elements.
 fn scan(cursor: &str, items: &[&str]) -> String {
     format!("*2\r\n{}{}", bulk(cursor), bulks(items))
-}
-
-/// Sends a command that must answer `expected`.
-fn check(raw: &mut Raw, args: &[&str], expected: &str) {
-    assert_eq!(raw.call(args), expected, "{args:?}");
 }
 
 /// Checks what OBJECT ENCODING and DEBUG OBJECT say about `key`.

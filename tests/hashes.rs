@@ -3,39 +3,11 @@
 
 mod common;
 
+use common::{assert_even_spread, bulk, bulks, check, query, WRONGTYPE};
+
 use std::collections::{HashMap, HashSet};
 
-use common::{Raw, TestServer};
-
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-
-/// A RESP2 bulk string.
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{s}\r\n", s.len())
-}
-
-/// A RESP2 array of bulk strings.
-fn bulks(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for item in items {
-        out.push_str(&bulk(item));
-    }
-    out
-}
-
-/// Sends a command that must succeed with `expected`.
-fn check(raw: &mut Raw, args: &[&str], expected: &str) {
-    assert_eq!(raw.call(args), expected, "{args:?}");
-}
-
-/// Runs a command through the `redis` crate.
-fn query<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
-    let mut cmd = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        cmd.arg(*arg);
-    }
-    cmd.query(con).expect("command succeeds")
-}
+use common::TestServer;
 
 #[test]
 fn hset_hget_and_friends() {
@@ -397,16 +369,7 @@ fn hrandfield_distributions() {
     // Negative count: exactly that many, repeats allowed, every field roughly equally often.
     let picks: Vec<String> = query(&mut con, &["HRANDFIELD", "h", "-10000"]);
     assert_eq!(picks.len(), 10_000);
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for p in &picks {
-        assert!(all.contains(p), "{p}");
-        *counts.entry(p).or_default() += 1;
-    }
-    assert_eq!(counts.len(), 10);
-    assert!(
-        counts.values().all(|&n| (600..1400).contains(&n)),
-        "{counts:?}"
-    );
+    assert_even_spread(&picks, &all);
 
     // Positive count below the size: distinct fields; over many calls every field shows up.
     let mut seen = HashSet::new();

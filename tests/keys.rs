@@ -4,29 +4,14 @@
 
 mod common;
 
+use common::{check_all, int};
+
 use std::collections::HashSet;
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{Raw, TestServer};
+use common::TestServer;
 use redis::Commands;
-
-/// Sends each command and asserts its exact reply.
-fn check(raw: &mut Raw, cases: &[(&[&str], &str)]) {
-    for (args, expected) in cases {
-        assert_eq!(raw.call(args), *expected, "{args:?}");
-    }
-}
-
-/// Reads an integer reply.
-fn int(raw: &mut Raw, args: &[&str]) -> i64 {
-    let reply = raw.call(args);
-    reply
-        .strip_prefix(':')
-        .and_then(|r| r.strip_suffix("\r\n"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{args:?} gave {reply:?}"))
-}
 
 /// Scans the whole keyspace with `opts`, returning every key and the number of calls.
 fn full_scan(con: &mut redis::Connection, opts: &[&str]) -> (Vec<String>, usize) {
@@ -49,7 +34,7 @@ fn full_scan(con: &mut redis::Connection, opts: &[&str]) -> (Vec<String>, usize)
 fn del_unlink_exists_touch_type() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["MSET", "a", "1", "b", "2", "c", "3"], "+OK\r\n"),
@@ -77,7 +62,7 @@ fn expire_options_and_errors() {
     let server = TestServer::start();
     let mut raw = server.raw();
     let nx_err = "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n";
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "a", "1"], "+OK\r\n"),
@@ -150,7 +135,7 @@ fn expire_options_and_errors() {
 fn expire_in_the_past_deletes() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "a", "1"], "+OK\r\n"),
@@ -176,7 +161,7 @@ fn expire_in_the_past_deletes() {
 fn ttl_family() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["TTL", "nokey"], ":-2\r\n"),
@@ -210,7 +195,7 @@ fn lazy_expiry_everywhere() {
     for key in ["e1", "e2", "e3", "e4", "e5", "e6", "e7"] {
         assert_eq!(raw.call(&["SET", key, "v", "PX", "250"]), "+OK\r\n");
     }
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "live", "v"], "+OK\r\n"),
@@ -218,7 +203,7 @@ fn lazy_expiry_everywhere() {
         ],
     );
     sleep(Duration::from_millis(350));
-    check(
+    check_all(
         &mut raw,
         &[
             (&["EXISTS", "e1"], ":0\r\n"),
@@ -244,7 +229,7 @@ fn lazy_expiry_everywhere() {
 fn expired_destination_is_replaced() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SELECT", "1"], "+OK\r\n"),
@@ -255,7 +240,7 @@ fn expired_destination_is_replaced() {
         ],
     );
     sleep(Duration::from_millis(120));
-    check(
+    check_all(
         &mut raw,
         &[
             (&["COPY", "m", "c"], ":1\r\n"),
@@ -272,7 +257,7 @@ fn expired_destination_is_replaced() {
 fn rename_and_renamenx() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["RENAME", "nokey", "b"], "-ERR no such key\r\n"),
@@ -303,7 +288,7 @@ fn move_and_copy() {
     let server = TestServer::start();
     let mut raw = server.raw();
     let same = "-ERR source and destination objects are the same\r\n";
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "c", "1", "EX", "1000"], "+OK\r\n"),
@@ -358,7 +343,7 @@ fn move_and_copy() {
 fn object_subcommands() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (
@@ -431,7 +416,7 @@ fn object_subcommands() {
 fn keys_and_scan_options() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["KEYS", "*"], "*0\r\n"),

@@ -3,20 +3,12 @@
 
 mod common;
 
-use common::{Raw, TestServer};
+use common::{bulks, check_all, WRONGTYPE};
 
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+use common::TestServer;
+
 const NOT_INTEGER: &str = "-ERR value is not an integer or out of range\r\n";
 const SYNTAX: &str = "-ERR syntax error\r\n";
-
-/// The RESP2 encoding of an array of bulk strings.
-fn bulks(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for item in items {
-        out.push_str(&format!("${}\r\n{item}\r\n", item.len()));
-    }
-    out
-}
 
 /// The RESP2 encoding of an array of integers.
 fn ints(items: &[i64]) -> String {
@@ -27,18 +19,11 @@ fn ints(items: &[i64]) -> String {
     out
 }
 
-/// Asserts each command's reply in turn.
-fn check(raw: &mut Raw, cases: &[(&[&str], &str)]) {
-    for (args, want) in cases {
-        assert_eq!(raw.call(args), *want, "{args:?}");
-    }
-}
-
 #[test]
 fn pushes_return_the_new_length_and_keep_order() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["RPUSH", "l", "a", "b"], ":2\r\n"),
@@ -67,7 +52,7 @@ fn lrange_and_lindex_follow_redis_index_rules() {
     let mut raw = server.raw();
     raw.call(&["RPUSH", "l", "a", "b", "c", "d", "e", "f"]);
     let all = bulks(&["a", "b", "c", "d", "e", "f"]);
-    check(
+    check_all(
         &mut raw,
         &[
             (&["LRANGE", "l", "1", "2"], &bulks(&["b", "c"])),
@@ -100,7 +85,7 @@ fn pops_with_and_without_count() {
     let server = TestServer::start();
     let mut raw = server.raw();
     raw.call(&["RPUSH", "l", "a", "b", "c", "d", "e"]);
-    check(
+    check_all(
         &mut raw,
         &[
             (&["LPOP", "l"], "$1\r\na\r\n"),
@@ -139,7 +124,7 @@ fn lset_linsert_lrem_ltrim() {
     let server = TestServer::start();
     let mut raw = server.raw();
     raw.call(&["RPUSH", "l", "a", "b", "a", "c", "a"]);
-    check(
+    check_all(
         &mut raw,
         &[
             (&["LSET", "l", "1", "B"], "+OK\r\n"),
@@ -184,7 +169,7 @@ fn lset_linsert_lrem_ltrim() {
     );
     // LREM in both directions, and deleting the key when it empties.
     raw.call(&["RPUSH", "r", "x", "y", "x", "y", "x"]);
-    check(
+    check_all(
         &mut raw,
         &[
             (&["LREM", "r", "2", "x"], ":2\r\n"),
@@ -204,7 +189,7 @@ fn lpos_options_and_errors() {
     let server = TestServer::start();
     let mut raw = server.raw();
     raw.call(&["RPUSH", "l", "a", "b", "c", "a", "b", "c"]);
-    check(
+    check_all(
         &mut raw,
         &[
             (&["LPOS", "l", "a"], ":0\r\n"),
@@ -292,7 +277,7 @@ fn lpos_options_and_errors() {
     );
     // Options are validated before the key's type is checked.
     raw.call(&["SET", "s", "x"]);
-    check(
+    check_all(
         &mut raw,
         &[
             (&["LPOS", "s", "a"], WRONGTYPE),
@@ -310,7 +295,7 @@ fn lmove_and_rpoplpush() {
     let mut raw = server.raw();
     raw.call(&["RPUSH", "src", "a", "b", "c"]);
     raw.call(&["SET", "s", "x"]);
-    check(
+    check_all(
         &mut raw,
         &[
             (&["LMOVE", "src", "dst", "LEFT", "RIGHT"], "$1\r\na\r\n"),
@@ -348,7 +333,7 @@ fn lmpop_replies_and_errors() {
     let mut raw = server.raw();
     raw.call(&["RPUSH", "l", "a", "b", "c"]);
     raw.call(&["SET", "s", "x"]);
-    check(
+    check_all(
         &mut raw,
         &[
             (

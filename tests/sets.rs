@@ -3,39 +3,11 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
+use common::{assert_even_spread, bulk, bulks, check, query, WRONGTYPE};
 
-use common::{Raw, TestServer};
+use std::collections::HashSet;
 
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-
-/// A RESP2 bulk string.
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{s}\r\n", s.len())
-}
-
-/// A RESP2 array of bulk strings.
-fn bulks(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for item in items {
-        out.push_str(&bulk(item));
-    }
-    out
-}
-
-/// Sends a command that must answer `expected`.
-fn check(raw: &mut Raw, args: &[&str], expected: &str) {
-    assert_eq!(raw.call(args), expected, "{args:?}");
-}
-
-/// Runs a command through the `redis` crate.
-fn query<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
-    let mut cmd = redis::cmd(args[0]);
-    for arg in &args[1..] {
-        cmd.arg(*arg);
-    }
-    cmd.query(con).expect("command succeeds")
-}
+use common::TestServer;
 
 /// The members of a set, sorted, through the `redis` crate.
 fn members(con: &mut redis::Connection, key: &str) -> Vec<String> {
@@ -309,16 +281,7 @@ fn random_pick_distributions() {
     // Negative count: that many picks, repeats allowed, every member roughly equally often.
     let picks: Vec<String> = query(&mut con, &["SRANDMEMBER", "s", "-10000"]);
     assert_eq!(picks.len(), 10_000);
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for p in &picks {
-        assert!(all.contains(p), "{p}");
-        *counts.entry(p).or_default() += 1;
-    }
-    assert_eq!(counts.len(), 10);
-    assert!(
-        counts.values().all(|&n| (600..1400).contains(&n)),
-        "{counts:?}"
-    );
+    assert_even_spread(&picks, &all);
 
     // Positive count: distinct members, and over many calls each of them.
     let mut seen = HashSet::new();

@@ -3,28 +3,13 @@
 
 mod common;
 
+use common::{check_all, int};
+
 use std::thread::sleep;
 use std::time::Duration;
 
-use common::{Raw, TestServer};
+use common::TestServer;
 use redis::Commands;
-
-/// Sends each command and asserts its exact reply.
-fn check(raw: &mut Raw, cases: &[(&[&str], &str)]) {
-    for (args, expected) in cases {
-        assert_eq!(raw.call(args), *expected, "{args:?}");
-    }
-}
-
-/// Reads an integer reply.
-fn int(raw: &mut Raw, args: &[&str]) -> i64 {
-    let reply = raw.call(args);
-    reply
-        .strip_prefix(':')
-        .and_then(|r| r.strip_suffix("\r\n"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{args:?} gave {reply:?}"))
-}
 
 #[test]
 fn set_options_and_their_errors() {
@@ -32,7 +17,7 @@ fn set_options_and_their_errors() {
     let mut raw = server.raw();
     let syntax = "-ERR syntax error\r\n";
     let invalid = "-ERR invalid expire time in 'set' command\r\n";
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "k", "v", "NX", "XX"], syntax),
@@ -81,7 +66,7 @@ fn set_options_and_their_errors() {
 fn set_nx_xx_get_keepttl() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "k", "v", "XX"], "$-1\r\n"),
@@ -115,7 +100,7 @@ fn set_get_and_getset_return_the_old_value() {
     let mut raw = server.raw();
     // WRONGTYPE paths need keys of other types, which this family cannot create: they are
     // covered by the unit tests in src/cmd/string.rs.
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "k", "1"], "+OK\r\n"),
@@ -131,7 +116,7 @@ fn set_get_and_getset_return_the_old_value() {
 fn set_with_past_absolute_time_is_expired_at_once() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "k", "v", "PXAT", "1"], "+OK\r\n"),
@@ -145,7 +130,7 @@ fn set_with_past_absolute_time_is_expired_at_once() {
 fn lazy_expiry_on_access() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "a", "1", "PX", "250"], "+OK\r\n"),
@@ -159,7 +144,7 @@ fn lazy_expiry_on_access() {
     let pttl = int(&mut raw, &["PTTL", "a"]);
     assert!((0..=250).contains(&pttl), "{pttl}");
     sleep(Duration::from_millis(350));
-    check(
+    check_all(
         &mut raw,
         &[
             (&["GET", "a"], "$-1\r\n"),
@@ -178,7 +163,7 @@ fn getex_options() {
     let server = TestServer::start();
     let mut raw = server.raw();
     let syntax = "-ERR syntax error\r\n";
-    check(
+    check_all(
         &mut raw,
         &[
             (&["GETEX", "nokey", "foo"], syntax),
@@ -220,7 +205,7 @@ fn getex_options() {
 fn getdel_getset_mget_mset_msetnx() {
     let server = TestServer::start();
     let mut raw = server.raw();
-    check(
+    check_all(
         &mut raw,
         &[
             (&["GETDEL", "k"], "$-1\r\n"),
@@ -255,7 +240,7 @@ fn incr_family_limits_and_errors() {
     let mut raw = server.raw();
     let not_int = "-ERR value is not an integer or out of range\r\n";
     let overflow = "-ERR increment or decrement would overflow\r\n";
-    check(
+    check_all(
         &mut raw,
         &[
             (&["INCR", "new"], ":1\r\n"),
@@ -303,7 +288,7 @@ fn incrbyfloat_prints_like_redis() {
     let server = TestServer::start();
     let mut raw = server.raw();
     let not_float = "-ERR value is not a valid float\r\n";
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "f", "10.50"], "+OK\r\n"),
@@ -343,7 +328,7 @@ fn getrange_edges() {
     let server = TestServer::start();
     let mut raw = server.raw();
     let empty = "$0\r\n\r\n";
-    check(
+    check_all(
         &mut raw,
         &[
             (&["GETRANGE", "nokey", "0", "-1"], empty),
@@ -387,7 +372,7 @@ fn setrange_append_strlen() {
     let server = TestServer::start();
     let mut raw = server.raw();
     let too_big = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SET", "r", "Hello World"], "+OK\r\n"),
@@ -429,7 +414,7 @@ fn string_size_limit_follows_proto_max_bulk_len() {
     let server = TestServer::with_config(|c| c.proto_max_bulk_len = 10);
     let mut raw = server.raw();
     let too_big = "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n";
-    check(
+    check_all(
         &mut raw,
         &[
             (&["SETRANGE", "k", "8", "ab"], ":10\r\n"),

@@ -3,24 +3,12 @@
 
 mod common;
 
+use common::{bulk, bulks, WRONGTYPE};
+
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{Raw, TestServer};
-
-/// A bulk string reply.
-fn bulk(s: &str) -> String {
-    format!("${}\r\n{s}\r\n", s.len())
-}
-
-/// An array reply of bulk strings.
-fn bulks(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for item in items {
-        out.push_str(&bulk(item));
-    }
-    out
-}
 
 /// Sends a command given as one space-separated line (no argument contains a space).
 fn call(raw: &mut Raw, line: &str) -> String {
@@ -44,7 +32,6 @@ fn assert_gone(raw: &mut Raw, key: &str) {
     );
 }
 
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 const SYNTAX: &str = "-ERR syntax error\r\n";
 const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
 const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";

@@ -165,3 +165,69 @@ pub fn encode(args: &[&str]) -> Vec<u8> {
     }
     out
 }
+
+/// The exact WRONGTYPE error reply.
+pub const WRONGTYPE: &str =
+    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+/// A RESP2 bulk string.
+pub fn bulk(s: &str) -> String {
+    format!("${}\r\n{s}\r\n", s.len())
+}
+
+/// A RESP2 array of bulk strings.
+pub fn bulks(items: &[&str]) -> String {
+    let mut out = format!("*{}\r\n", items.len());
+    for item in items {
+        out.push_str(&bulk(item));
+    }
+    out
+}
+
+/// Sends one command and asserts its exact reply.
+pub fn check(raw: &mut Raw, args: &[&str], expected: &str) {
+    assert_eq!(raw.call(args), expected, "{args:?}");
+}
+
+/// Sends each command in turn and asserts its exact reply.
+pub fn check_all(raw: &mut Raw, cases: &[(&[&str], &str)]) {
+    for (args, expected) in cases {
+        assert_eq!(raw.call(args), *expected, "{args:?}");
+    }
+}
+
+/// Sends a command that must answer an integer, and returns it.
+pub fn int(raw: &mut Raw, args: &[&str]) -> i64 {
+    let reply = raw.call(args);
+    reply
+        .strip_prefix(':')
+        .and_then(|r| r.strip_suffix("\r\n"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{args:?} gave {reply:?}"))
+}
+
+/// Runs a command through the `redis` crate.
+pub fn query<T: redis::FromRedisValue>(con: &mut redis::Connection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        cmd.arg(*arg);
+    }
+    cmd.query(con).expect("command succeeds")
+}
+
+/// Asserts that random picks (a negative-count SRANDMEMBER/HRANDFIELD/ZRANDMEMBER) are all
+/// members of `all` and spread evenly: each member drawn within +-40% of its fair share.
+pub fn assert_even_spread(picks: &[String], all: &std::collections::HashSet<String>) {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for p in picks {
+        assert!(all.contains(p), "{p} is not a member");
+        *counts.entry(p).or_default() += 1;
+    }
+    assert_eq!(counts.len(), all.len(), "every member is drawn: {counts:?}");
+    let fair = picks.len() / all.len();
+    let (low, high) = (fair * 6 / 10, fair * 14 / 10);
+    assert!(
+        counts.values().all(|&n| (low..high).contains(&n)),
+        "{counts:?}"
+    );
+}
