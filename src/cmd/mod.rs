@@ -283,11 +283,7 @@ fn reject(
     out.error(e.text());
     srv.stats.count_error(e.text());
     if let Some(spec) = spec {
-        srv.stats
-            .commands
-            .entry(spec.full_name)
-            .or_default()
-            .rejected_calls += 1;
+        srv.stats.commands.get_mut(spec.full_name).rejected_calls += 1;
     }
     let client = srv.client(id);
     if client.multi.is_some() {
@@ -357,7 +353,7 @@ pub fn call_at(
     }
     srv.end_unit();
     srv.stats.dirty += dirty;
-    let stat = srv.stats.commands.entry(spec.full_name).or_default();
+    let stat = srv.stats.commands.get_mut(spec.full_name);
     stat.calls += 1;
     stat.usec += u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
     if failed {

@@ -501,7 +501,7 @@ fn cpu(out: &mut String) {
 
 fn commandstats(srv: &ServerState, out: &mut String) {
     out.push_str("# Commandstats\r\n");
-    for (name, stat) in &srv.stats.commands {
+    for (name, stat) in srv.stats.commands.sorted() {
         if stat.calls == 0 && stat.failed_calls == 0 && stat.rejected_calls == 0 {
             continue;
         }

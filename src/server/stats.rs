@@ -15,6 +15,34 @@ pub struct CommandStat {
     pub failed_calls: u64,
 }
 
+/// Per-command statistics, found by the address of the command's static name: a lookup per
+/// executed command compares integers instead of strings.
+#[derive(Debug, Default)]
+pub struct CommandStats(BTreeMap<usize, (&'static str, CommandStat)>);
+
+impl CommandStats {
+    /// The statistics of the command whose full name is `name` (a command table string).
+    pub fn get_mut(&mut self, name: &'static str) -> &mut CommandStat {
+        &mut self
+            .0
+            .entry(name.as_ptr() as usize)
+            .or_insert((name, CommandStat::default()))
+            .1
+    }
+
+    /// Every command with statistics, by name.
+    pub fn sorted(&self) -> Vec<(&'static str, &CommandStat)> {
+        let mut all: Vec<_> = self.0.values().map(|(name, stat)| (*name, stat)).collect();
+        all.sort_unstable_by_key(|(name, _)| *name);
+        all
+    }
+
+    /// Forgets everything (CONFIG RESETSTAT).
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// Server-wide counters.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -39,7 +67,7 @@ pub struct Stats {
     /// Commands sent to the propagation stream.
     pub propagated: u64,
     /// Per-command statistics, keyed by the command's full name (`config|get`).
-    pub commands: BTreeMap<&'static str, CommandStat>,
+    pub commands: CommandStats,
     /// Error replies by error code (`ERR`, `WRONGTYPE`, ...), for INFO errorstats.
     pub errors: BTreeMap<String, u64>,
     /// Error replies in total.
