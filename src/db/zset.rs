@@ -71,58 +71,44 @@ const NO_LINK: Link = Link {
     span: 0,
 };
 
-/// A skip-list node.
+/// The part of a skip-list node that a search reads: exactly one cache line, so each step of
+/// a search costs one memory access (Redis's costs two: the node, then the member's sds).
 #[derive(Clone, Debug)]
+#[repr(align(64))]
 struct Node {
     /// The member (empty for the header and for freed slots).
     member: Key,
     /// The member's score.
     score: f64,
+    /// Forward links of levels 0 and 1 (level 1 unused by a level-1 node).
+    low: [Link; INLINE_LEVELS],
+}
+
+/// The rest of a skip-list node, kept apart (same index, in `List::meta`) so that it does not
+/// dilute the search's cache lines.
+#[derive(Clone, Debug)]
+struct Meta {
     /// The previous node at level 0, or `NIL` for the first one.
     backward: usize,
     /// Index of this node's entry in `ZSet::dict`; `NIL` for the header and freed slots.
     entry: usize,
-    /// Forward links of levels 0 and 1 (level 1 unused by a level-1 node).
-    low: [Link; INLINE_LEVELS],
-    /// Forward links of levels 2 and up; empty (no allocation) for most nodes.
+    /// Forward links of levels 2 and up; empty (no allocation) for 15 nodes in 16.
     high: Box<[Link]>,
 }
 
-impl Node {
-    /// A node with `level` levels of `NIL` links.
-    fn new(member: Key, score: f64, entry: usize, level: usize) -> Node {
-        Node {
-            member,
-            score,
-            backward: NIL,
-            entry,
-            low: [NO_LINK; INLINE_LEVELS],
-            high: vec![NO_LINK; level.saturating_sub(INLINE_LEVELS)].into_boxed_slice(),
-        }
-    }
-
-    /// The forward link at level `i` (which the node must reach).
-    #[inline]
-    fn link(&self, i: usize) -> Link {
-        match self.low.get(i) {
-            Some(&link) => link,
-            None => self.high[i - INLINE_LEVELS],
-        }
-    }
-
-    /// The forward link at level `i`, for update.
-    #[inline]
-    fn link_mut(&mut self, i: usize) -> &mut Link {
-        match self.low.get_mut(i) {
-            Some(link) => link,
-            None => &mut self.high[i - INLINE_LEVELS],
-        }
-    }
-
-    /// Every forward link, the unused inline one included.
-    fn links_mut(&mut self) -> impl Iterator<Item = &mut Link> {
-        self.low.iter_mut().chain(self.high.iter_mut())
-    }
+/// A new node for (score, member) with `level` levels of `NIL` links, and its `Meta`.
+fn new_node(member: Key, score: f64, entry: usize, level: usize) -> (Node, Meta) {
+    let node = Node {
+        member,
+        score,
+        low: [NO_LINK; INLINE_LEVELS],
+    };
+    let meta = Meta {
+        backward: NIL,
+        entry,
+        high: vec![NO_LINK; level.saturating_sub(INLINE_LEVELS)].into_boxed_slice(),
+    };
+    (node, meta)
 }
 
 /// The member of freed slots and of the header.
@@ -133,9 +119,11 @@ fn no_member() -> Key {
 /// The skip list proper: the node arena and its bookkeeping.
 #[derive(Clone)]
 struct List {
-    /// The arena; `nodes[HEAD]` is the header.
+    /// The arena of searched parts; `nodes[HEAD]` is the header.
     nodes: Vec<Node>,
-    /// Free slots of `nodes`.
+    /// The other parts, index for index with `nodes`.
+    meta: Vec<Meta>,
+    /// Free slots of the arena.
     free: Vec<usize>,
     /// Levels in use (at least 1).
     level: usize,
@@ -145,8 +133,10 @@ struct List {
 
 impl Default for List {
     fn default() -> Self {
+        let (node, meta) = new_node(no_member(), 0.0, NIL, MAX_LEVEL);
         List {
-            nodes: vec![Node::new(no_member(), 0.0, NIL, MAX_LEVEL)],
+            nodes: vec![node],
+            meta: vec![meta],
             free: Vec::new(),
             level: 1,
             tail: NIL,
@@ -397,7 +387,7 @@ impl ZSet {
             NIL
         };
         Iter {
-            nodes: &self.list.nodes,
+            list: &self.list,
             node,
             rev,
             left: if node == NIL {
@@ -477,10 +467,9 @@ impl ZSet {
         let nodes = &self.list.nodes;
         // One probe of the hash index both finds an existing member and reserves the place of
         // a new one.
-        let entry = self
-            .dict
-            .raw_entry_mut_v1()
-            .from_hash(hash, |&n| nodes.get(n).is_some_and(|x| *x.member == *member));
+        let entry = self.dict.raw_entry_mut_v1().from_hash(hash, |&n| {
+            nodes.get(n).is_some_and(|x| *x.member == *member)
+        });
         let vacant = match entry {
             RawEntryMut::Occupied(e) => {
                 let n = *e.key();
@@ -538,7 +527,7 @@ impl ZSet {
         let mut x = HEAD;
         for i in (0..self.list.level).rev() {
             loop {
-                let link = self.list.nodes[x].link(i);
+                let link = self.list.link(x, i);
                 if link.forward != NIL && traversed + link.span <= start {
                     traversed += link.span;
                     x = link.forward;
@@ -580,23 +569,21 @@ impl ZSet {
         let nodes = &self.list.nodes;
         self.dict
             .raw_entry_v1()
-            .from_hash_full(hash, |&n| nodes.get(n).is_some_and(|x| *x.member == *member))
+            .from_hash_full(hash, |&n| {
+                nodes.get(n).is_some_and(|x| *x.member == *member)
+            })
             .map(|(index, &n, _)| (index, n))
     }
 
     /// Frees unlinked node `x` and removes its entry from the dict.
     fn forget(&mut self, x: usize) {
-        let entry = self.list.nodes[x].entry;
+        let entry = self.list.meta[x].entry;
         self.dict.swap_remove_index(entry);
         // The last entry moved into the hole: its node must learn its new index.
         if let Some((&moved, _)) = self.dict.get_index(entry) {
-            self.list.nodes[moved].entry = entry;
+            self.list.meta[moved].entry = entry;
         }
-        let node = &mut self.list.nodes[x];
-        node.member = no_member();
-        node.high = Box::new([]);
-        node.entry = NIL;
-        self.list.free.push(x);
+        self.list.release(x);
     }
 
     /// Rebuilds the arena without holes once more than half of it is free, so a set that
@@ -614,17 +601,20 @@ impl ZSet {
             return;
         }
         let mut remap = vec![NIL; list.nodes.len()];
-        let mut nodes = Vec::with_capacity(list.nodes.len() - list.free.len());
-        for (old, node) in list.nodes.drain(..).enumerate() {
-            if old == HEAD || node.entry != NIL {
+        let kept = list.nodes.len() - list.free.len();
+        let mut nodes = Vec::with_capacity(kept);
+        let mut meta = Vec::with_capacity(kept);
+        for (old, (node, m)) in list.nodes.drain(..).zip(list.meta.drain(..)).enumerate() {
+            if old == HEAD || m.entry != NIL {
                 remap[old] = nodes.len();
                 nodes.push(node);
+                meta.push(m);
             }
         }
         let map = |i: usize| if i == NIL { NIL } else { remap[i] };
-        for node in &mut nodes {
-            node.backward = map(node.backward);
-            for link in node.links_mut() {
+        for (node, m) in nodes.iter_mut().zip(meta.iter_mut()) {
+            m.backward = map(m.backward);
+            for link in node.low.iter_mut().chain(m.high.iter_mut()) {
                 link.forward = map(link.forward);
             }
         }
@@ -633,6 +623,7 @@ impl ZSet {
         }
         list.tail = map(list.tail);
         list.nodes = nodes;
+        list.meta = meta;
         list.free.clear();
     }
 
@@ -645,11 +636,11 @@ impl ZSet {
         let mut prev = NIL;
         while n != NIL {
             count += 1;
-            assert_eq!(nodes[n].backward, prev);
+            assert_eq!(self.list.meta[n].backward, prev);
             let member = &nodes[n].member;
             assert_eq!(
                 self.find(self.hash(member), member),
-                Some((nodes[n].entry, n))
+                Some((self.list.meta[n].entry, n))
             );
             if prev != NIL {
                 assert!(less(
@@ -668,12 +659,39 @@ impl ZSet {
             assert_eq!(self.rank(m), Some(rank));
         }
         for slot in &self.list.free {
-            assert_eq!(nodes[*slot].entry, NIL);
+            assert_eq!(self.list.meta[*slot].entry, NIL);
         }
     }
 }
 
 impl List {
+    /// The forward link of node `x` at level `i` (which the node must reach).
+    #[inline]
+    fn link(&self, x: usize, i: usize) -> Link {
+        match self.nodes[x].low.get(i) {
+            Some(&link) => link,
+            None => self.meta[x].high[i - INLINE_LEVELS],
+        }
+    }
+
+    /// The forward link of node `x` at level `i`, for update.
+    #[inline]
+    fn link_mut(&mut self, x: usize, i: usize) -> &mut Link {
+        match self.nodes[x].low.get_mut(i) {
+            Some(link) => link,
+            None => &mut self.meta[x].high[i - INLINE_LEVELS],
+        }
+    }
+
+    /// Frees the slot of unlinked node `x`; returns its member.
+    fn release(&mut self, x: usize) -> Key {
+        let meta = &mut self.meta[x];
+        meta.entry = NIL;
+        meta.high = Box::new([]);
+        self.free.push(x);
+        std::mem::replace(&mut self.nodes[x].member, no_member())
+    }
+
     /// Number of leading elements (in order) for which `pred(score, member)` holds; `pred` must
     /// hold for a prefix of the set and fail for the rest. O(log n).
     fn count_while(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
@@ -681,7 +699,7 @@ impl List {
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
-                let link = self.nodes[x].link(i);
+                let link = self.link(x, i);
                 if link.forward == NIL {
                     break;
                 }
@@ -703,7 +721,7 @@ impl List {
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
-                let link = self.nodes[x].link(i);
+                let link = self.link(x, i);
                 if link.forward != NIL && traversed + link.span <= target {
                     traversed += link.span;
                     x = link.forward;
@@ -727,7 +745,7 @@ impl List {
         let mut crossed = 0;
         for i in (0..self.level).rev() {
             loop {
-                let link = self.nodes[x].link(i);
+                let link = self.link(x, i);
                 if link.forward == NIL {
                     break;
                 }
@@ -753,39 +771,41 @@ impl List {
             for i in self.level..level {
                 rank[i] = 0;
                 update[i] = HEAD;
-                self.nodes[HEAD].link_mut(i).span = linked;
+                self.link_mut(HEAD, i).span = linked;
             }
             self.level = level;
         }
-        let mut node = Node::new(member, score, entry, level);
-        node.backward = if update[0] == HEAD { NIL } else { update[0] };
+        let (node, mut meta) = new_node(member, score, entry, level);
+        meta.backward = if update[0] == HEAD { NIL } else { update[0] };
         let x = match self.free.pop() {
             Some(slot) => {
                 self.nodes[slot] = node;
+                self.meta[slot] = meta;
                 slot
             }
             None => {
                 self.nodes.push(node);
+                self.meta.push(meta);
                 self.nodes.len() - 1
             }
         };
         for i in 0..level {
-            let prev = self.nodes[update[i]].link(i);
-            *self.nodes[x].link_mut(i) = Link {
+            let prev = self.link(update[i], i);
+            *self.link_mut(x, i) = Link {
                 forward: prev.forward,
                 span: prev.span - (rank[0] - rank[i]),
             };
-            *self.nodes[update[i]].link_mut(i) = Link {
+            *self.link_mut(update[i], i) = Link {
                 forward: x,
                 span: rank[0] - rank[i] + 1,
             };
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
-            self.nodes[u].link_mut(i).span += 1;
+            self.link_mut(u, i).span += 1;
         }
         match self.nodes[x].low[0].forward {
             NIL => self.tail = x,
-            next => self.nodes[next].backward = x,
+            next => self.meta[next].backward = x,
         }
         x
     }
@@ -793,30 +813,30 @@ impl List {
     /// Unlinks node `x` from the skip list, given its predecessors `update`.
     fn unlink(&mut self, x: usize, update: &[usize; MAX_LEVEL]) {
         for (i, &u) in update.iter().enumerate().take(self.level) {
-            let link = self.nodes[u].link(i);
+            let link = self.link(u, i);
             if link.forward == x {
-                let own = self.nodes[x].link(i);
-                *self.nodes[u].link_mut(i) = Link {
+                let own = self.link(x, i);
+                *self.link_mut(u, i) = Link {
                     forward: own.forward,
                     span: link.span + own.span - 1,
                 };
             } else {
-                self.nodes[u].link_mut(i).span = link.span.saturating_sub(1);
+                self.link_mut(u, i).span = link.span.saturating_sub(1);
             }
         }
-        let (forward, backward) = (self.nodes[x].low[0].forward, self.nodes[x].backward);
+        let (forward, backward) = (self.nodes[x].low[0].forward, self.meta[x].backward);
         match forward {
             NIL => self.tail = backward,
-            next => self.nodes[next].backward = backward,
+            next => self.meta[next].backward = backward,
         }
-        while self.level > 1 && self.nodes[HEAD].link(self.level - 1).forward == NIL {
+        while self.level > 1 && self.link(HEAD, self.level - 1).forward == NIL {
             self.level -= 1;
         }
     }
 
     /// Changes the score of node `n` (member `member`) in a set of `len` elements.
     fn update_score(&mut self, n: usize, member: &[u8], score: f64, len: usize) {
-        let backward = self.nodes[n].backward;
+        let backward = self.meta[n].backward;
         let forward = self.nodes[n].low[0].forward;
         // Still between its neighbours: the position does not change (Redis's fast path).
         if (backward == NIL || self.nodes[backward].score < score)
@@ -830,11 +850,8 @@ impl List {
         self.unlink(n, &update);
         // Relink the node in its own slot (with a fresh random level, as Redis's
         // `zslUpdateScore` does): the dict entry keeps pointing at it.
-        let entry = self.nodes[n].entry;
-        let key = std::mem::replace(&mut self.nodes[n].member, no_member());
-        self.nodes[n].entry = NIL;
-        self.nodes[n].high = Box::new([]);
-        self.free.push(n);
+        let entry = self.meta[n].entry;
+        let key = self.release(n);
         let x = self.link_new(score, key, entry, len - 1);
         debug_assert_eq!(x, n, "the slot just freed is reused first");
     }
@@ -864,7 +881,7 @@ fn random_level() -> usize {
 
 /// Members and scores in rank order, ascending or descending.
 pub struct Iter<'a> {
-    nodes: &'a [Node],
+    list: &'a List,
     node: usize,
     rev: bool,
     left: usize,
@@ -874,9 +891,9 @@ impl<'a> Iterator for Iter<'a> {
     type Item = (&'a [u8], f64);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let node = self.nodes.get(self.node)?;
+        let node = self.list.nodes.get(self.node)?;
         self.node = if self.rev {
-            node.backward
+            self.list.meta.get(self.node).map_or(NIL, |m| m.backward)
         } else {
             node.low[0].forward
         };
@@ -928,6 +945,12 @@ mod tests {
         z.check();
         let back: Vec<_> = z.iter_from_rank(2, true).map(|(m, _)| m.to_vec()).collect();
         assert_eq!(back, vec![b"c".to_vec(), b"b".to_vec(), b"a".to_vec()]);
+    }
+
+    #[test]
+    fn a_searched_node_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Node>(), 64);
+        assert_eq!(std::mem::align_of::<Node>(), 64);
     }
 
     #[test]
