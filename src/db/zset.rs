@@ -749,6 +749,13 @@ impl List {
                 if link.forward == NIL {
                     break;
                 }
+                // Where the search goes if it turns down here: load that node now, so that
+                // its cache miss overlaps the one of `next` instead of following it.
+                if let Some(down) = i.checked_sub(1).and_then(|d| self.nodes[x].low.get(d)) {
+                    if let Some(node) = self.nodes.get(down.forward) {
+                        std::hint::black_box(node.score);
+                    }
+                }
                 let next = &self.nodes[link.forward];
                 if !less(next.score, &next.member, score, member) {
                     break;
