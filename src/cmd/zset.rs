@@ -624,33 +624,37 @@ enum AddOutcome {
     Nan,
 }
 
-/// Redis's `zsetAdd`: adds or updates one member under the flags.
+/// Redis's `zsetAdd`: adds or updates one member under the flags (one lookup of `member`).
 fn zset_add(z: &mut ZSet, member: &[u8], score: f64, f: AddFlags) -> AddOutcome {
-    match z.score(member) {
+    let mut outcome = AddOutcome::Skipped;
+    z.upsert(member, |current| match current {
         Some(current) => {
             if f.nx {
-                return AddOutcome::Skipped;
+                return None;
             }
             let score = if f.incr { score + current } else { score };
             if score.is_nan() {
-                return AddOutcome::Nan;
+                outcome = AddOutcome::Nan;
+                return None;
             }
             if (f.lt && score >= current) || (f.gt && score <= current) {
-                return AddOutcome::Skipped;
+                return None;
             }
             // -0.0 == 0.0: an "update" between them changes nothing, as in Redis.
             if score == current {
-                return AddOutcome::Same(score);
+                outcome = AddOutcome::Same(score);
+                return None;
             }
-            z.insert(member, score);
-            AddOutcome::Updated(score)
+            outcome = AddOutcome::Updated(score);
+            Some(score)
         }
-        None if f.xx => AddOutcome::Skipped,
+        None if f.xx => None,
         None => {
-            z.insert(member, score);
-            AddOutcome::Added(score)
+            outcome = AddOutcome::Added(score);
+            Some(score)
         }
-    }
+    });
+    outcome
 }
 
 fn zadd(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {

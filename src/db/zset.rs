@@ -458,11 +458,19 @@ impl ZSet {
     }
 
     /// Sets the score of `member`, adding it if needed. Returns its previous score.
-    pub fn insert(&mut self, member: &[u8], mut score: f64) -> Option<f64> {
-        debug_assert!(
-            !score.is_nan(),
-            "NaN scores are rejected before they get here"
-        );
+    pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        self.upsert(member, |_| Some(score))
+    }
+
+    /// Looks `member` up once and sets its score to `decide(current score)` (`None` when it is
+    /// absent); `decide` returning `None` leaves the set as it is. Returns the previous score.
+    /// ZADD's flags (NX, XX, GT, LT, INCR) need the current score before writing, and this
+    /// spares them a second hash and probe.
+    pub fn upsert(
+        &mut self,
+        member: &[u8],
+        decide: impl FnOnce(Option<f64>) -> Option<f64>,
+    ) -> Option<f64> {
         let hash = self.hash(member);
         let nodes = &self.list.nodes;
         // One probe of the hash index both finds an existing member and reserves the place of
@@ -473,17 +481,21 @@ impl ZSet {
         let vacant = match entry {
             RawEntryMut::Occupied(e) => {
                 let n = *e.key();
+                let old = self.list.nodes[n].score;
+                let mut score = decide(Some(old))?;
+                debug_assert!(!score.is_nan(), "NaN scores never get here");
                 if self.listpack && score == 0.0 {
                     // A listpack stores the score as text, and Redis's text for -0 reads back
                     // as 0.
                     score = 0.0;
                 }
-                let old = self.list.nodes[n].score;
                 self.list.update_score(n, member, score, self.dict.len());
                 return Some(old);
             }
             RawEntryMut::Vacant(v) => v,
         };
+        let mut score = decide(None)?;
+        debug_assert!(!score.is_nan(), "NaN scores never get here");
         let len = vacant.index();
         if self.listpack && (len >= LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE) {
             self.listpack = false;
