@@ -14,9 +14,11 @@
 //!
 //! Layout, chosen for speed (a search is a chain of dependent memory loads, so what matters is
 //! how many cache lines each step touches): a node holds its member itself (a `Key`, inline up
-//! to 22 bytes) and its two lowest forward links, so comparing against a node and following
-//! its low links touches that node only. Only the rare nodes above level 2 (1 in 16) keep
-//! their upper links in a separate boxed slice. The member's bytes are stored once, in the
+//! to 22 bytes), its score and its four lowest forward links (32-bit indexes and spans) in one
+//! 64-byte cache line, so comparing against a node and following its links touches that line
+//! only. Only the rare nodes above level 4 (1 in 256) keep their upper links in a separate
+//! boxed slice; the backward link and dict index live in a parallel array that searches never
+//! read. The member's bytes are stored once, in the
 //! node: `dict` is an `IndexMap` whose keys are node indexes, hashed and compared by the
 //! member they point to through indexmap's raw-entry API (each entry stores its hash, so the
 //! map never needs to rehash a key by itself).
@@ -48,26 +50,55 @@ pub const LISTPACK_MAX_ENTRIES: usize = 128;
 pub const LISTPACK_MAX_VALUE: usize = 64;
 /// The index of the header node, which holds no element.
 const HEAD: usize = 0;
-/// "No node".
-const NIL: usize = usize::MAX;
-/// Forward links kept inside the node. With P = 1/4, 15 nodes in 16 have at most two levels,
+/// "No node" (the largest index a `Link` can hold).
+const NIL: usize = u32::MAX as usize;
+/// Most members a sorted set can hold, so that node indexes (at most one more than the number
+/// of members when a slot is added) and spans fit in a `Link`. Unreachable in practice: the
+/// nodes alone would take 128 GiB.
+const MAX_MEMBERS: usize = (u32::MAX / 2) as usize;
+/// Forward links kept inside the node. With P = 1/4, 255 nodes in 256 have at most four levels,
 /// so they need no second allocation, and the links a search follows most (the low levels,
 /// where the nodes are many and cold in cache) sit next to the member being compared.
-const INLINE_LEVELS: usize = 2;
+const INLINE_LEVELS: usize = 4;
 
-/// One forward link of a node.
+/// One forward link of a node, in 32 bits per field so that four levels fit in the node's
+/// cache line (`MAX_MEMBERS` keeps every index and span below `NIL`).
 #[derive(Clone, Copy, Debug)]
 struct Link {
     /// The next node at this level, or `NIL`.
-    forward: usize,
+    forward: u32,
     /// How many elements the link jumps over (1 for a link to the very next node; for a `NIL`
     /// link, the number of elements after this node).
-    span: usize,
+    span: u32,
 }
 
-/// A link to nothing (also fills the unused inline link of a level-1 node).
+impl Link {
+    /// A link to node `forward` (or `NIL`) jumping over `span` elements; both are at most
+    /// `NIL` because a set never holds more than `MAX_MEMBERS`.
+    #[inline]
+    fn new(forward: usize, span: usize) -> Link {
+        Link {
+            forward: forward as u32,
+            span: span as u32,
+        }
+    }
+
+    /// The next node at this level, or `NIL`.
+    #[inline]
+    fn next(self) -> usize {
+        self.forward as usize
+    }
+
+    /// How many elements the link jumps over.
+    #[inline]
+    fn span(self) -> usize {
+        self.span as usize
+    }
+}
+
+/// A link to nothing (also fills the unused inline links of a low node).
 const NO_LINK: Link = Link {
-    forward: NIL,
+    forward: u32::MAX,
     span: 0,
 };
 
@@ -80,7 +111,7 @@ struct Node {
     member: Key,
     /// The member's score.
     score: f64,
-    /// Forward links of levels 0 and 1 (level 1 unused by a level-1 node).
+    /// Forward links of levels 0 to 3 (those above the node's level unused).
     low: [Link; INLINE_LEVELS],
 }
 
@@ -92,7 +123,7 @@ struct Meta {
     backward: usize,
     /// Index of this node's entry in `ZSet::dict`; `NIL` for the header and freed slots.
     entry: usize,
-    /// Forward links of levels 2 and up; empty (no allocation) for 15 nodes in 16.
+    /// Forward links of levels 4 and up; empty (no allocation) for 255 nodes in 256.
     high: Box<[Link]>,
 }
 
@@ -497,6 +528,8 @@ impl ZSet {
         let mut score = decide(None)?;
         debug_assert!(!score.is_nan(), "NaN scores never get here");
         let len = vacant.index();
+        // Like `Vec`'s capacity overflow: memory runs out long before (see `MAX_MEMBERS`).
+        assert!(len < MAX_MEMBERS, "sorted set capacity overflow");
         if self.listpack && (len >= LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE) {
             self.listpack = false;
         }
@@ -540,19 +573,19 @@ impl ZSet {
         for i in (0..self.list.level).rev() {
             loop {
                 let link = self.list.link(x, i);
-                if link.forward != NIL && traversed + link.span <= start {
-                    traversed += link.span;
-                    x = link.forward;
+                if link.next() != NIL && traversed + link.span() <= start {
+                    traversed += link.span();
+                    x = link.next();
                 } else {
                     break;
                 }
             }
             update[i] = x;
         }
-        let mut x = self.list.nodes[x].low[0].forward;
+        let mut x = self.list.nodes[x].low[0].next();
         let mut count = 0;
         while x != NIL && count < end - start {
-            let next = self.list.nodes[x].low[0].forward;
+            let next = self.list.nodes[x].low[0].next();
             self.list.unlink(x, &update);
             removed(&self.list.nodes[x].member, self.list.nodes[x].score);
             self.forget(x);
@@ -627,7 +660,7 @@ impl ZSet {
         for (node, m) in nodes.iter_mut().zip(meta.iter_mut()) {
             m.backward = map(m.backward);
             for link in node.low.iter_mut().chain(m.high.iter_mut()) {
-                link.forward = map(link.forward);
+                *link = Link::new(map(link.next()), link.span());
             }
         }
         for (slot, _) in self.dict.iter_mut2() {
@@ -643,7 +676,7 @@ impl ZSet {
     #[cfg(test)]
     fn check(&self) {
         let nodes = &self.list.nodes;
-        let mut n = nodes[HEAD].low[0].forward;
+        let mut n = nodes[HEAD].low[0].next();
         let mut count = 0;
         let mut prev = NIL;
         while n != NIL {
@@ -663,7 +696,7 @@ impl ZSet {
                 ));
             }
             prev = n;
-            n = nodes[n].low[0].forward;
+            n = nodes[n].low[0].next();
         }
         assert_eq!(self.list.tail, prev);
         assert_eq!(count, self.len());
@@ -712,15 +745,15 @@ impl List {
         for i in (0..self.level).rev() {
             loop {
                 let link = self.link(x, i);
-                if link.forward == NIL {
+                if link.next() == NIL {
                     break;
                 }
-                let next = &self.nodes[link.forward];
+                let next = &self.nodes[link.next()];
                 if !pred(next.score, &next.member) {
                     break;
                 }
-                rank += link.span;
-                x = link.forward;
+                rank += link.span();
+                x = link.next();
             }
         }
         rank
@@ -734,9 +767,9 @@ impl List {
         for i in (0..self.level).rev() {
             loop {
                 let link = self.link(x, i);
-                if link.forward != NIL && traversed + link.span <= target {
-                    traversed += link.span;
-                    x = link.forward;
+                if link.next() != NIL && traversed + link.span() <= target {
+                    traversed += link.span();
+                    x = link.next();
                 } else {
                     break;
                 }
@@ -758,22 +791,22 @@ impl List {
         for i in (0..self.level).rev() {
             loop {
                 let link = self.link(x, i);
-                if link.forward == NIL {
+                if link.next() == NIL {
                     break;
                 }
                 // Where the search goes if it turns down here: load that node now, so that
                 // its cache miss overlaps the one of `next` instead of following it.
                 if let Some(down) = i.checked_sub(1).and_then(|d| self.nodes[x].low.get(d)) {
-                    if let Some(node) = self.nodes.get(down.forward) {
+                    if let Some(node) = self.nodes.get(down.next()) {
                         std::hint::black_box(node.score);
                     }
                 }
-                let next = &self.nodes[link.forward];
+                let next = &self.nodes[link.next()];
                 if !less(next.score, &next.member, score, member) {
                     break;
                 }
-                crossed += link.span;
-                x = link.forward;
+                crossed += link.span();
+                x = link.next();
             }
             update[i] = x;
             rank[i] = crossed;
@@ -790,7 +823,8 @@ impl List {
             for i in self.level..level {
                 rank[i] = 0;
                 update[i] = HEAD;
-                self.link_mut(HEAD, i).span = linked;
+                let head = self.link(HEAD, i);
+                *self.link_mut(HEAD, i) = Link::new(head.next(), linked);
             }
             self.level = level;
         }
@@ -810,19 +844,14 @@ impl List {
         };
         for i in 0..level {
             let prev = self.link(update[i], i);
-            *self.link_mut(x, i) = Link {
-                forward: prev.forward,
-                span: prev.span - (rank[0] - rank[i]),
-            };
-            *self.link_mut(update[i], i) = Link {
-                forward: x,
-                span: rank[0] - rank[i] + 1,
-            };
+            *self.link_mut(x, i) = Link::new(prev.next(), prev.span() - (rank[0] - rank[i]));
+            *self.link_mut(update[i], i) = Link::new(x, rank[0] - rank[i] + 1);
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
-            self.link_mut(u, i).span += 1;
+            let link = self.link_mut(u, i);
+            *link = Link::new(link.next(), link.span() + 1);
         }
-        match self.nodes[x].low[0].forward {
+        match self.nodes[x].low[0].next() {
             NIL => self.tail = x,
             next => self.meta[next].backward = x,
         }
@@ -833,22 +862,19 @@ impl List {
     fn unlink(&mut self, x: usize, update: &[usize; MAX_LEVEL]) {
         for (i, &u) in update.iter().enumerate().take(self.level) {
             let link = self.link(u, i);
-            if link.forward == x {
+            if link.next() == x {
                 let own = self.link(x, i);
-                *self.link_mut(u, i) = Link {
-                    forward: own.forward,
-                    span: link.span + own.span - 1,
-                };
+                *self.link_mut(u, i) = Link::new(own.next(), link.span() + own.span() - 1);
             } else {
-                self.link_mut(u, i).span = link.span.saturating_sub(1);
+                *self.link_mut(u, i) = Link::new(link.next(), link.span().saturating_sub(1));
             }
         }
-        let (forward, backward) = (self.nodes[x].low[0].forward, self.meta[x].backward);
+        let (forward, backward) = (self.nodes[x].low[0].next(), self.meta[x].backward);
         match forward {
             NIL => self.tail = backward,
             next => self.meta[next].backward = backward,
         }
-        while self.level > 1 && self.link(HEAD, self.level - 1).forward == NIL {
+        while self.level > 1 && self.link(HEAD, self.level - 1).next() == NIL {
             self.level -= 1;
         }
     }
@@ -856,7 +882,7 @@ impl List {
     /// Changes the score of node `n` (member `member`) in a set of `len` elements.
     fn update_score(&mut self, n: usize, member: &[u8], score: f64, len: usize) {
         let backward = self.meta[n].backward;
-        let forward = self.nodes[n].low[0].forward;
+        let forward = self.nodes[n].low[0].next();
         // Still between its neighbours: the position does not change (Redis's fast path).
         if (backward == NIL || self.nodes[backward].score < score)
             && (forward == NIL || self.nodes[forward].score > score)
@@ -914,7 +940,7 @@ impl<'a> Iterator for Iter<'a> {
         self.node = if self.rev {
             self.list.meta.get(self.node).map_or(NIL, |m| m.backward)
         } else {
-            node.low[0].forward
+            node.low[0].next()
         };
         self.left = self.left.saturating_sub(1);
         Some((&node.member, node.score))
