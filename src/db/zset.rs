@@ -18,10 +18,9 @@
 //! 64-byte cache line, so comparing against a node and following its links touches that line
 //! only. Only the rare nodes above level 4 (1 in 256) keep their upper links in a separate
 //! boxed slice; the backward link and dict index live in a parallel array that searches never
-//! read. The member's bytes are stored once, in the
-//! node: `dict` is an `IndexMap` whose keys are node indexes, hashed and compared by the
-//! member they point to through indexmap's raw-entry API (each entry stores its hash, so the
-//! map never needs to rehash a key by itself).
+//! read. The member's bytes are stored once, in the node: `dict` is an `IndexMap` whose keys
+//! are node indexes, hashed and compared by the member they point to through indexmap's
+//! raw-entry API (each entry stores its hash, so the map never needs to rehash a key by itself).
 //!
 //! Scores are `f64` and never NaN (callers reject NaN first); -0.0 and 0.0 compare equal, and a
 //! tie on score is broken by comparing member bytes, exactly as Redis orders its skip list.
@@ -102,8 +101,9 @@ const NO_LINK: Link = Link {
     span: 0,
 };
 
-/// The part of a skip-list node that a search reads: exactly one cache line, so each step of
-/// a search costs one memory access (Redis's costs two: the node, then the member's sds).
+/// The part of a skip-list node that a search reads: exactly one aligned cache line, so each
+/// step of a search costs one memory access (Redis's costs a second one, the member's sds,
+/// whenever scores tie).
 #[derive(Clone, Debug)]
 #[repr(align(64))]
 struct Node {
