@@ -624,33 +624,37 @@ enum AddOutcome {
     Nan,
 }
 
-/// Redis's `zsetAdd`: adds or updates one member under the flags.
+/// Redis's `zsetAdd`: adds or updates one member under the flags (one lookup of `member`).
 fn zset_add(z: &mut ZSet, member: &[u8], score: f64, f: AddFlags) -> AddOutcome {
-    match z.score(member) {
+    let mut outcome = AddOutcome::Skipped;
+    z.upsert(member, |current| match current {
         Some(current) => {
             if f.nx {
-                return AddOutcome::Skipped;
+                return None;
             }
             let score = if f.incr { score + current } else { score };
             if score.is_nan() {
-                return AddOutcome::Nan;
+                outcome = AddOutcome::Nan;
+                return None;
             }
             if (f.lt && score >= current) || (f.gt && score <= current) {
-                return AddOutcome::Skipped;
+                return None;
             }
             // -0.0 == 0.0: an "update" between them changes nothing, as in Redis.
             if score == current {
-                return AddOutcome::Same(score);
+                outcome = AddOutcome::Same(score);
+                return None;
             }
-            z.insert(member, score);
-            AddOutcome::Updated(score)
+            outcome = AddOutcome::Updated(score);
+            Some(score)
         }
-        None if f.xx => AddOutcome::Skipped,
+        None if f.xx => None,
         None => {
-            z.insert(member, score);
-            AddOutcome::Added(score)
+            outcome = AddOutcome::Added(score);
+            Some(score)
         }
-    }
+    });
+    outcome
 }
 
 fn zadd(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
@@ -672,15 +676,23 @@ fn zincrby(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
 /// Reads ZADD's options from `a[2..]`; returns them and the index of the first score.
 fn parse_add_flags(a: &[Bytes], mut f: AddFlags) -> (AddFlags, usize) {
     let mut idx = 2;
+    // Compared in place: ZADD runs this on every call, and the first score always reaches it.
     while let Some(opt) = a.get(idx) {
-        match opt.to_ascii_lowercase().as_slice() {
-            b"nx" => f.nx = true,
-            b"xx" => f.xx = true,
-            b"gt" => f.gt = true,
-            b"lt" => f.lt = true,
-            b"ch" => f.ch = true,
-            b"incr" => f.incr = true,
-            _ => break,
+        let is = |name: &[u8]| opt.eq_ignore_ascii_case(name);
+        if is(b"nx") {
+            f.nx = true;
+        } else if is(b"xx") {
+            f.xx = true;
+        } else if is(b"gt") {
+            f.gt = true;
+        } else if is(b"lt") {
+            f.lt = true;
+        } else if is(b"ch") {
+            f.ch = true;
+        } else if is(b"incr") {
+            f.incr = true;
+        } else {
+            break;
         }
         idx += 1;
     }
@@ -708,10 +720,15 @@ fn zadd_generic(ctx: &mut Ctx<'_>, key: &[u8], pairs: &[Bytes], f: AddFlags) -> 
         ));
     }
     // Every score is checked before anything changes: the command runs fully or not at all.
-    let scores = pairs
+    // The first one is kept apart so the usual single-pair ZADD allocates nothing here.
+    let first = args::float(&pairs[0])?;
+    let rest = pairs
+        .get(2..)
+        .unwrap_or_default()
         .chunks_exact(2)
         .map(|p| args::float(&p[0]))
         .collect::<Result<Vec<f64>, CmdError>>()?;
+    let scores = std::iter::once(first).chain(rest);
     let z = match write_zset(ctx, key)? {
         Some(z) => z,
         None if f.xx => {
@@ -734,7 +751,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, key: &[u8], pairs: &[Bytes], f: AddFlags) -> 
     let (mut added, mut updated, mut processed) = (0i64, 0i64, 0i64);
     let mut last = 0.0;
     let mut nan = false;
-    for (pair, &score) in pairs.chunks_exact(2).zip(&scores) {
+    for (pair, score) in pairs.chunks_exact(2).zip(scores) {
         match zset_add(z, &pair[1], score, f) {
             AddOutcome::Added(s) => {
                 added += 1;

@@ -2,17 +2,25 @@
 //! and O(log n) access by rank.
 //!
 //! Two views of the same elements, as in Redis:
-//! - `dict`, an insertion-indexed hash map from member to the skip-list node that holds it. It
-//!   answers ZSCORE in O(1), and its dense indexes give ZSCAN a plain-index cursor (the same
-//!   `swap_remove` argument as `Db::scan_indexes`) and ZRANDMEMBER O(1) random picks.
 //! - a skip list with spans (Pugh's skip list, where each forward link also records how many
 //!   elements it jumps over). Spans make rank queries — ZRANK, ZRANGE by index,
 //!   ZREMRANGEBYRANK, the offset of a LIMIT — O(log n) instead of a walk from the head.
+//! - `dict`, an insertion-indexed hash index from member to the skip-list node that holds it.
+//!   It answers ZSCORE in O(1), and its dense indexes give ZSCAN a plain-index cursor (the same
+//!   `swap_remove` argument as `Db::scan_indexes`) and ZRANDMEMBER O(1) random picks.
 //!
 //! The skip list lives in a `Vec` arena: nodes refer to each other by index (`NIL` for none),
 //! freed slots are reused, and the arena is compacted when it is mostly holes. No `unsafe`.
-//! A node does not copy its member: it stores the member's index in `dict` (kept right when
-//! `swap_remove` moves an entry), so every member's bytes are stored exactly once.
+//!
+//! Layout, chosen for speed (a search is a chain of dependent memory loads, so what matters is
+//! how many cache lines each step touches): a node holds its member itself (a `Key`, inline up
+//! to 22 bytes), its score and its four lowest forward links (32-bit indexes and spans) in one
+//! 64-byte cache line, so comparing against a node and following its links touches that line
+//! only. Only the rare nodes above level 4 (1 in 256) keep their upper links in a separate
+//! boxed slice; the backward link and dict index live in a parallel array that searches never
+//! read. The member's bytes are stored once, in the node: `dict` is an `IndexMap` whose keys
+//! are node indexes, hashed and compared by the member they point to through indexmap's
+//! raw-entry API (each entry stores its hash, so the map never needs to rehash a key by itself).
 //!
 //! Scores are `f64` and never NaN (callers reject NaN first); -0.0 and 0.0 compare equal, and a
 //! tie on score is broken by comparing member bytes, exactly as Redis orders its skip list.
@@ -23,7 +31,10 @@
 //! exactly as in Redis although the structure is always the skip list.
 
 use std::fmt;
+use std::hash::BuildHasher;
 
+use indexmap::map::raw_entry_v1::RawEntryMut;
+use indexmap::map::{MutableKeys, RawEntryApiV1};
 use indexmap::IndexMap;
 
 use super::Key;
@@ -38,45 +49,141 @@ pub const LISTPACK_MAX_ENTRIES: usize = 128;
 pub const LISTPACK_MAX_VALUE: usize = 64;
 /// The index of the header node, which holds no element.
 const HEAD: usize = 0;
-/// "No node".
-const NIL: usize = usize::MAX;
+/// "No node" (the largest index a `Link` can hold).
+const NIL: usize = u32::MAX as usize;
+/// Most members a sorted set can hold, so that node indexes (at most one more than the number
+/// of members when a slot is added) and spans fit in a `Link`. Unreachable in practice: the
+/// nodes alone would take 128 GiB.
+const MAX_MEMBERS: usize = (u32::MAX / 2) as usize;
+/// Forward links kept inside the node. With P = 1/4, 255 nodes in 256 have at most four levels,
+/// so they need no second allocation, and the links a search follows most (the low levels,
+/// where the nodes are many and cold in cache) sit next to the member being compared.
+const INLINE_LEVELS: usize = 4;
 
-/// One forward link of a node.
+/// One forward link of a node, in 32 bits per field so that four levels fit in the node's
+/// cache line (`MAX_MEMBERS` keeps every index and span below `NIL`).
 #[derive(Clone, Copy, Debug)]
 struct Link {
     /// The next node at this level, or `NIL`.
-    forward: usize,
+    forward: u32,
     /// How many elements the link jumps over (1 for a link to the very next node; for a `NIL`
     /// link, the number of elements after this node).
-    span: usize,
+    span: u32,
 }
 
-/// A skip-list node.
+impl Link {
+    /// A link to node `forward` (or `NIL`) jumping over `span` elements; both are at most
+    /// `NIL` because a set never holds more than `MAX_MEMBERS`.
+    #[inline]
+    fn new(forward: usize, span: usize) -> Link {
+        Link {
+            forward: forward as u32,
+            span: span as u32,
+        }
+    }
+
+    /// The next node at this level, or `NIL`.
+    #[inline]
+    fn next(self) -> usize {
+        self.forward as usize
+    }
+
+    /// How many elements the link jumps over.
+    #[inline]
+    fn span(self) -> usize {
+        self.span as usize
+    }
+}
+
+/// A link to nothing (also fills the unused inline links of a low node).
+const NO_LINK: Link = Link {
+    forward: u32::MAX,
+    span: 0,
+};
+
+/// The part of a skip-list node that a search reads: exactly one aligned cache line, so each
+/// step of a search costs one memory access (Redis's costs a second one, the member's sds,
+/// whenever scores tie).
 #[derive(Clone, Debug)]
+#[repr(align(64))]
 struct Node {
-    /// Index of the member in `ZSet::dict` (unused for the header).
-    entry: usize,
+    /// The member (empty for the header and for freed slots).
+    member: Key,
     /// The member's score.
     score: f64,
-    /// The previous node at level 0, or `NIL` for the first one.
-    backward: usize,
-    /// Forward links, one per level the node reaches; empty for a freed slot.
-    links: Box<[Link]>,
+    /// Forward links of levels 0 to 3 (those above the node's level unused).
+    low: [Link; INLINE_LEVELS],
 }
 
-/// A sorted set.
+/// The rest of a skip-list node, kept apart (same index, in `List::meta`) so that it does not
+/// dilute the search's cache lines.
+#[derive(Clone, Debug)]
+struct Meta {
+    /// The previous node at level 0, or `NIL` for the first one.
+    backward: usize,
+    /// Index of this node's entry in `ZSet::dict`; `NIL` for the header and freed slots.
+    entry: usize,
+    /// Forward links of levels 4 and up; empty (no allocation) for 255 nodes in 256.
+    high: Box<[Link]>,
+}
+
+/// A new node for (score, member) with `level` levels of `NIL` links, and its `Meta`.
+fn new_node(member: Key, score: f64, entry: usize, level: usize) -> (Node, Meta) {
+    let node = Node {
+        member,
+        score,
+        low: [NO_LINK; INLINE_LEVELS],
+    };
+    let meta = Meta {
+        backward: NIL,
+        entry,
+        high: vec![NO_LINK; level.saturating_sub(INLINE_LEVELS)].into_boxed_slice(),
+    };
+    (node, meta)
+}
+
+/// The member of freed slots and of the header.
+fn no_member() -> Key {
+    Key::from(&b""[..])
+}
+
+/// The skip list proper: the node arena and its bookkeeping.
 #[derive(Clone)]
-pub struct ZSet {
-    /// Member -> index of its node in `nodes`.
-    dict: IndexMap<Key, usize>,
-    /// The skip-list arena; `nodes[HEAD]` is the header.
+struct List {
+    /// The arena of searched parts; `nodes[HEAD]` is the header.
     nodes: Vec<Node>,
-    /// Free slots of `nodes`.
+    /// The other parts, index for index with `nodes`.
+    meta: Vec<Meta>,
+    /// Free slots of the arena.
     free: Vec<usize>,
     /// Levels in use (at least 1).
     level: usize,
     /// The last node, or `NIL` when empty.
     tail: usize,
+}
+
+impl Default for List {
+    fn default() -> Self {
+        let (node, meta) = new_node(no_member(), 0.0, NIL, MAX_LEVEL);
+        List {
+            nodes: vec![node],
+            meta: vec![meta],
+            free: Vec::new(),
+            level: 1,
+            tail: NIL,
+        }
+    }
+}
+
+/// A sorted set.
+#[derive(Clone)]
+pub struct ZSet {
+    /// Node index of each member, in insertion order (modulo `swap_remove`), hashed by the
+    /// member's bytes: use only the raw-entry and index-based methods, never the key-based ones
+    /// (they would hash the node index).
+    dict: IndexMap<usize, ()>,
+    /// The skip list.
+    list: List,
     /// Whether Redis would hold this set in a listpack (see the module documentation).
     listpack: bool,
 }
@@ -85,10 +192,7 @@ impl Default for ZSet {
     fn default() -> Self {
         ZSet {
             dict: IndexMap::new(),
-            nodes: vec![Self::header()],
-            free: Vec::new(),
-            level: 1,
-            tail: NIL,
+            list: List::default(),
             listpack: true,
         }
     }
@@ -245,22 +349,6 @@ impl ZSet {
         Self::default()
     }
 
-    fn header() -> Node {
-        Node {
-            entry: NIL,
-            score: 0.0,
-            backward: NIL,
-            links: vec![
-                Link {
-                    forward: NIL,
-                    span: 0
-                };
-                MAX_LEVEL
-            ]
-            .into_boxed_slice(),
-        }
-    }
-
     /// Number of members.
     pub fn len(&self) -> usize {
         self.dict.len()
@@ -285,9 +373,9 @@ impl ZSet {
     /// set too big for a listpack to the skip list. Stored -0 scores become 0 in a listpack.
     pub fn settle_encoding(&mut self) {
         self.listpack = self.len() <= LISTPACK_MAX_ENTRIES
-            && self.dict.keys().all(|m| m.len() <= LISTPACK_MAX_VALUE);
+            && self.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE);
         if self.listpack {
-            for node in self.nodes.iter_mut().skip(1) {
+            for node in self.list.nodes.iter_mut().skip(1) {
                 if node.score == 0.0 {
                     node.score = 0.0;
                 }
@@ -307,12 +395,13 @@ impl ZSet {
 
     /// The score of `member`, in O(1).
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.dict.get(member).map(|&n| self.nodes[n].score)
+        self.find(self.hash(member), member)
+            .map(|(_, n)| self.list.nodes[n].score)
     }
 
     /// Whether `member` is in the set.
     pub fn contains(&self, member: &[u8]) -> bool {
-        self.dict.contains_key(member)
+        self.find(self.hash(member), member).is_some()
     }
 
     /// Every member with its score, in ascending (score, member) order.
@@ -324,12 +413,12 @@ impl ZSet {
     /// always counted from the lowest score). Locating the start is O(log n).
     pub fn iter_from_rank(&self, rank: usize, rev: bool) -> Iter<'_> {
         let node = if rank < self.len() {
-            self.node_at_rank(rank)
+            self.list.node_at_rank(rank)
         } else {
             NIL
         };
         Iter {
-            set: self,
+            list: &self.list,
             node,
             rev,
             left: if node == NIL {
@@ -347,22 +436,22 @@ impl ZSet {
         if rank >= self.len() {
             return None;
         }
-        let n = self.node_at_rank(rank);
-        Some((self.member(n), self.nodes[n].score))
+        let node = self.list.nodes.get(self.list.node_at_rank(rank))?;
+        Some((&node.member, node.score))
     }
 
     /// The member and score at dict index `index` (0..len, in no particular order), in O(1):
     /// for random picks and ZSCAN cursors.
     pub fn get_by_index(&self, index: usize) -> Option<(&[u8], f64)> {
-        self.dict
-            .get_index(index)
-            .map(|(m, &n)| (&**m, self.nodes[n].score))
+        let (&n, _) = self.dict.get_index(index)?;
+        let node = self.list.nodes.get(n)?;
+        Some((&node.member, node.score))
     }
 
     /// The 0-based rank of `member` in ascending order, in O(log n).
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = self.score(member)?;
-        Some(self.count_while(|s, m| less(s, m, score, member)))
+        Some(self.list.count_while(|s, m| less(s, m, score, member)))
     }
 
     /// The ranks `start..end` of the members whose score is in `range`, in O(log n).
@@ -370,8 +459,8 @@ impl ZSet {
         if range.is_empty() {
             return (0, 0);
         }
-        let start = self.count_while(|s, _| !range.above_min(s));
-        let end = self.count_while(|s, _| range.below_max(s));
+        let start = self.list.count_while(|s, _| !range.above_min(s));
+        let end = self.list.count_while(|s, _| range.below_max(s));
         (start, end.max(start))
     }
 
@@ -382,8 +471,8 @@ impl ZSet {
         if range.is_empty() {
             return (0, 0);
         }
-        let start = self.count_while(|_, m| !range.above_min(m));
-        let end = self.count_while(|_, m| range.below_max(m));
+        let start = self.list.count_while(|_, m| !range.above_min(m));
+        let end = self.list.count_while(|_, m| range.below_max(m));
         // With mixed scores the predicates need not split the list cleanly; like Redis's
         // `zslFirstInLexRange` / `zslLastInLexRange`, the ends found must themselves be inside.
         let first_inside = self
@@ -400,40 +489,65 @@ impl ZSet {
     }
 
     /// Sets the score of `member`, adding it if needed. Returns its previous score.
-    pub fn insert(&mut self, member: &[u8], mut score: f64) -> Option<f64> {
-        debug_assert!(
-            !score.is_nan(),
-            "NaN scores are rejected before they get here"
-        );
-        if self.listpack
-            && !self.dict.contains_key(member)
-            && (self.len() >= LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE)
-        {
+    pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        self.upsert(member, |_| Some(score))
+    }
+
+    /// Looks `member` up once and sets its score to `decide(current score)` (`None` when it is
+    /// absent); `decide` returning `None` leaves the set as it is. Returns the previous score.
+    /// ZADD's flags (NX, XX, GT, LT, INCR) need the current score before writing, and this
+    /// spares them a second hash and probe.
+    pub fn upsert(
+        &mut self,
+        member: &[u8],
+        decide: impl FnOnce(Option<f64>) -> Option<f64>,
+    ) -> Option<f64> {
+        let hash = self.hash(member);
+        let nodes = &self.list.nodes;
+        // One probe of the hash index both finds an existing member and reserves the place of
+        // a new one.
+        let entry = self.dict.raw_entry_mut_v1().from_hash(hash, |&n| {
+            nodes.get(n).is_some_and(|x| *x.member == *member)
+        });
+        let vacant = match entry {
+            RawEntryMut::Occupied(e) => {
+                let n = *e.key();
+                let old = self.list.nodes[n].score;
+                let mut score = decide(Some(old))?;
+                debug_assert!(!score.is_nan(), "NaN scores never get here");
+                if self.listpack && score == 0.0 {
+                    // A listpack stores the score as text, and Redis's text for -0 reads back
+                    // as 0.
+                    score = 0.0;
+                }
+                self.list.update_score(n, member, score, self.dict.len());
+                return Some(old);
+            }
+            RawEntryMut::Vacant(v) => v,
+        };
+        let mut score = decide(None)?;
+        debug_assert!(!score.is_nan(), "NaN scores never get here");
+        let len = vacant.index();
+        // Like `Vec`'s capacity overflow: memory runs out long before (see `MAX_MEMBERS`).
+        assert!(len < MAX_MEMBERS, "sorted set capacity overflow");
+        if self.listpack && (len >= LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE) {
             self.listpack = false;
         }
         if self.listpack && score == 0.0 {
-            // A listpack stores the score as text, and Redis's text for -0 reads back as 0.
             score = 0.0;
         }
-        if let Some(&n) = self.dict.get(member) {
-            let old = self.nodes[n].score;
-            self.update_score(n, member, score);
-            return Some(old);
-        }
-        let (entry, _) = self.dict.insert_full(member.into(), NIL);
-        let n = self.link_new(score, member, entry);
-        if let Some((_, slot)) = self.dict.get_index_mut(entry) {
-            *slot = n;
-        }
+        // The new entry's index is `len`; all `len` current members are linked.
+        let n = self.list.link_new(score, Key::from(member), len, len);
+        vacant.insert_hashed_nocheck(hash, n, ());
         None
     }
 
     /// Removes `member`. Returns its score if it was there.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let &n = self.dict.get(member)?;
-        let score = self.nodes[n].score;
-        let (update, _) = self.find_update(score, member);
-        self.unlink(n, &update);
+        let (_, n) = self.find(self.hash(member), member)?;
+        let score = self.list.nodes[n].score;
+        let (update, _) = self.list.find_update(score, member);
+        self.list.unlink(n, &update);
         self.forget(n);
         self.maybe_compact();
         Some(score)
@@ -456,24 +570,24 @@ impl ZSet {
         let mut update = [HEAD; MAX_LEVEL];
         let mut traversed = 0;
         let mut x = HEAD;
-        for i in (0..self.level).rev() {
+        for i in (0..self.list.level).rev() {
             loop {
-                let link = self.nodes[x].links[i];
-                if link.forward != NIL && traversed + link.span <= start {
-                    traversed += link.span;
-                    x = link.forward;
+                let link = self.list.link(x, i);
+                if link.next() != NIL && traversed + link.span() <= start {
+                    traversed += link.span();
+                    x = link.next();
                 } else {
                     break;
                 }
             }
             update[i] = x;
         }
-        let mut x = self.nodes[x].links[0].forward;
+        let mut x = self.list.nodes[x].low[0].next();
         let mut count = 0;
         while x != NIL && count < end - start {
-            let next = self.nodes[x].links[0].forward;
-            self.unlink(x, &update);
-            removed(self.member(x), self.nodes[x].score);
+            let next = self.list.nodes[x].low[0].next();
+            self.list.unlink(x, &update);
+            removed(&self.list.nodes[x].member, self.list.nodes[x].score);
             self.forget(x);
             count += 1;
             x = next;
@@ -490,11 +604,137 @@ impl ZSet {
         out
     }
 
-    /// The member held by node `n`.
-    fn member(&self, n: usize) -> &[u8] {
+    /// The hash of `member` in `dict`.
+    fn hash(&self, member: &[u8]) -> u64 {
+        self.dict.hasher().hash_one(member)
+    }
+
+    /// The dict index and node of `member`, whose hash is `hash`.
+    fn find(&self, hash: u64, member: &[u8]) -> Option<(usize, usize)> {
+        let nodes = &self.list.nodes;
         self.dict
-            .get_index(self.nodes[n].entry)
-            .map_or(&[], |(m, _)| &**m)
+            .raw_entry_v1()
+            .from_hash_full(hash, |&n| {
+                nodes.get(n).is_some_and(|x| *x.member == *member)
+            })
+            .map(|(index, &n, _)| (index, n))
+    }
+
+    /// Frees unlinked node `x` and removes its entry from the dict.
+    fn forget(&mut self, x: usize) {
+        let entry = self.list.meta[x].entry;
+        self.dict.swap_remove_index(entry);
+        // The last entry moved into the hole: its node must learn its new index.
+        if let Some((&moved, _)) = self.dict.get_index(entry) {
+            self.list.meta[moved].entry = entry;
+        }
+        self.list.release(x);
+    }
+
+    /// Rebuilds the arena without holes once more than half of it is free, so a set that
+    /// shrank gives its memory back. Amortised O(1) per removal.
+    fn maybe_compact(&mut self) {
+        if self.is_empty() {
+            // Like Redis, an emptied set keeps its encoding (it is deleted anyway).
+            let listpack = self.listpack;
+            *self = ZSet::default();
+            self.listpack = listpack;
+            return;
+        }
+        let list = &mut self.list;
+        if list.free.len() < 64 || list.free.len() * 2 < list.nodes.len() {
+            return;
+        }
+        let mut remap = vec![NIL; list.nodes.len()];
+        let kept = list.nodes.len() - list.free.len();
+        let mut nodes = Vec::with_capacity(kept);
+        let mut meta = Vec::with_capacity(kept);
+        for (old, (node, m)) in list.nodes.drain(..).zip(list.meta.drain(..)).enumerate() {
+            if old == HEAD || m.entry != NIL {
+                remap[old] = nodes.len();
+                nodes.push(node);
+                meta.push(m);
+            }
+        }
+        let map = |i: usize| if i == NIL { NIL } else { remap[i] };
+        for (node, m) in nodes.iter_mut().zip(meta.iter_mut()) {
+            m.backward = map(m.backward);
+            for link in node.low.iter_mut().chain(m.high.iter_mut()) {
+                *link = Link::new(map(link.next()), link.span());
+            }
+        }
+        for (slot, _) in self.dict.iter_mut2() {
+            *slot = map(*slot);
+        }
+        list.tail = map(list.tail);
+        list.nodes = nodes;
+        list.meta = meta;
+        list.free.clear();
+    }
+
+    /// Checks every structural invariant; for tests.
+    #[cfg(test)]
+    fn check(&self) {
+        let nodes = &self.list.nodes;
+        let mut n = nodes[HEAD].low[0].next();
+        let mut count = 0;
+        let mut prev = NIL;
+        while n != NIL {
+            count += 1;
+            assert_eq!(self.list.meta[n].backward, prev);
+            let member = &nodes[n].member;
+            assert_eq!(
+                self.find(self.hash(member), member),
+                Some((self.list.meta[n].entry, n))
+            );
+            if prev != NIL {
+                assert!(less(
+                    nodes[prev].score,
+                    &nodes[prev].member,
+                    nodes[n].score,
+                    member
+                ));
+            }
+            prev = n;
+            n = nodes[n].low[0].next();
+        }
+        assert_eq!(self.list.tail, prev);
+        assert_eq!(count, self.len());
+        for (rank, (m, _)) in self.iter().enumerate() {
+            assert_eq!(self.rank(m), Some(rank));
+        }
+        for slot in &self.list.free {
+            assert_eq!(self.list.meta[*slot].entry, NIL);
+        }
+    }
+}
+
+impl List {
+    /// The forward link of node `x` at level `i` (which the node must reach).
+    #[inline]
+    fn link(&self, x: usize, i: usize) -> Link {
+        match self.nodes[x].low.get(i) {
+            Some(&link) => link,
+            None => self.meta[x].high[i - INLINE_LEVELS],
+        }
+    }
+
+    /// The forward link of node `x` at level `i`, for update.
+    #[inline]
+    fn link_mut(&mut self, x: usize, i: usize) -> &mut Link {
+        match self.nodes[x].low.get_mut(i) {
+            Some(link) => link,
+            None => &mut self.meta[x].high[i - INLINE_LEVELS],
+        }
+    }
+
+    /// Frees the slot of unlinked node `x`; returns its member.
+    fn release(&mut self, x: usize) -> Key {
+        let meta = &mut self.meta[x];
+        meta.entry = NIL;
+        meta.high = Box::new([]);
+        self.free.push(x);
+        std::mem::replace(&mut self.nodes[x].member, no_member())
     }
 
     /// Number of leading elements (in order) for which `pred(score, member)` holds; `pred` must
@@ -504,31 +744,32 @@ impl ZSet {
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
-                let link = self.nodes[x].links[i];
-                if link.forward != NIL
-                    && pred(self.nodes[link.forward].score, self.member(link.forward))
-                {
-                    rank += link.span;
-                    x = link.forward;
-                } else {
+                let link = self.link(x, i);
+                if link.next() == NIL {
                     break;
                 }
+                let next = &self.nodes[link.next()];
+                if !pred(next.score, &next.member) {
+                    break;
+                }
+                rank += link.span();
+                x = link.next();
             }
         }
         rank
     }
 
-    /// The node at 0-based `rank` (< len).
+    /// The node at 0-based `rank` (< number of elements).
     fn node_at_rank(&self, rank: usize) -> usize {
         let target = rank + 1;
         let mut traversed = 0;
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
-                let link = self.nodes[x].links[i];
-                if link.forward != NIL && traversed + link.span <= target {
-                    traversed += link.span;
-                    x = link.forward;
+                let link = self.link(x, i);
+                if link.next() != NIL && traversed + link.span() <= target {
+                    traversed += link.span();
+                    x = link.next();
                 } else {
                     break;
                 }
@@ -546,81 +787,73 @@ impl ZSet {
         let mut update = [HEAD; MAX_LEVEL];
         let mut rank = [0usize; MAX_LEVEL];
         let mut x = HEAD;
+        let mut crossed = 0;
         for i in (0..self.level).rev() {
-            rank[i] = if i + 1 == self.level { 0 } else { rank[i + 1] };
             loop {
-                let link = self.nodes[x].links[i];
-                if link.forward != NIL
-                    && less(
-                        self.nodes[link.forward].score,
-                        self.member(link.forward),
-                        score,
-                        member,
-                    )
-                {
-                    rank[i] += link.span;
-                    x = link.forward;
-                } else {
+                let link = self.link(x, i);
+                if link.next() == NIL {
                     break;
                 }
+                // Where the search goes if it turns down here: load that node now, so that
+                // its cache miss overlaps the one of `next` instead of following it.
+                if let Some(down) = i.checked_sub(1).and_then(|d| self.nodes[x].low.get(d)) {
+                    if let Some(node) = self.nodes.get(down.next()) {
+                        std::hint::black_box(node.score);
+                    }
+                }
+                let next = &self.nodes[link.next()];
+                if !less(next.score, &next.member, score, member) {
+                    break;
+                }
+                crossed += link.span();
+                x = link.next();
             }
             update[i] = x;
+            rank[i] = crossed;
         }
         (update, rank)
     }
 
-    /// Links a new node for (score, member) whose dict index is `entry`; returns its index.
-    fn link_new(&mut self, score: f64, member: &[u8], entry: usize) -> usize {
-        let (mut update, mut rank) = self.find_update(score, member);
+    /// Links a new node for (score, member) whose dict index is `entry`, when `linked`
+    /// elements are in the list; returns its index.
+    fn link_new(&mut self, score: f64, member: Key, entry: usize, linked: usize) -> usize {
+        let (mut update, mut rank) = self.find_update(score, &member);
         let level = random_level();
         if level > self.level {
             for i in self.level..level {
                 rank[i] = 0;
                 update[i] = HEAD;
-                self.nodes[HEAD].links[i].span = self.len() - 1;
+                let head = self.link(HEAD, i);
+                *self.link_mut(HEAD, i) = Link::new(head.next(), linked);
             }
             self.level = level;
         }
-        let node = Node {
-            entry,
-            score,
-            backward: if update[0] == HEAD { NIL } else { update[0] },
-            links: vec![
-                Link {
-                    forward: NIL,
-                    span: 0
-                };
-                level
-            ]
-            .into_boxed_slice(),
-        };
+        let (node, mut meta) = new_node(member, score, entry, level);
+        meta.backward = if update[0] == HEAD { NIL } else { update[0] };
         let x = match self.free.pop() {
             Some(slot) => {
                 self.nodes[slot] = node;
+                self.meta[slot] = meta;
                 slot
             }
             None => {
                 self.nodes.push(node);
+                self.meta.push(meta);
                 self.nodes.len() - 1
             }
         };
         for i in 0..level {
-            let prev = self.nodes[update[i]].links[i];
-            self.nodes[x].links[i] = Link {
-                forward: prev.forward,
-                span: prev.span - (rank[0] - rank[i]),
-            };
-            self.nodes[update[i]].links[i] = Link {
-                forward: x,
-                span: rank[0] - rank[i] + 1,
-            };
+            let prev = self.link(update[i], i);
+            *self.link_mut(x, i) = Link::new(prev.next(), prev.span() - (rank[0] - rank[i]));
+            *self.link_mut(update[i], i) = Link::new(x, rank[0] - rank[i] + 1);
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
-            self.nodes[u].links[i].span += 1;
+            let link = self.link_mut(u, i);
+            *link = Link::new(link.next(), link.span() + 1);
         }
-        match self.nodes[x].links[0].forward {
+        match self.nodes[x].low[0].next() {
             NIL => self.tail = x,
-            next => self.nodes[next].backward = x,
+            next => self.meta[next].backward = x,
         }
         x
     }
@@ -628,44 +861,28 @@ impl ZSet {
     /// Unlinks node `x` from the skip list, given its predecessors `update`.
     fn unlink(&mut self, x: usize, update: &[usize; MAX_LEVEL]) {
         for (i, &u) in update.iter().enumerate().take(self.level) {
-            let link = self.nodes[u].links[i];
-            if link.forward == x {
-                let own = self.nodes[x].links[i];
-                self.nodes[u].links[i] = Link {
-                    forward: own.forward,
-                    span: link.span + own.span - 1,
-                };
+            let link = self.link(u, i);
+            if link.next() == x {
+                let own = self.link(x, i);
+                *self.link_mut(u, i) = Link::new(own.next(), link.span() + own.span() - 1);
             } else {
-                self.nodes[u].links[i].span = link.span.saturating_sub(1);
+                *self.link_mut(u, i) = Link::new(link.next(), link.span().saturating_sub(1));
             }
         }
-        let (forward, backward) = (self.nodes[x].links[0].forward, self.nodes[x].backward);
+        let (forward, backward) = (self.nodes[x].low[0].next(), self.meta[x].backward);
         match forward {
             NIL => self.tail = backward,
-            next => self.nodes[next].backward = backward,
+            next => self.meta[next].backward = backward,
         }
-        while self.level > 1 && self.nodes[HEAD].links[self.level - 1].forward == NIL {
+        while self.level > 1 && self.link(HEAD, self.level - 1).next() == NIL {
             self.level -= 1;
         }
     }
 
-    /// Frees unlinked node `x` and removes its member from the dict.
-    fn forget(&mut self, x: usize) {
-        let entry = self.nodes[x].entry;
-        self.dict.swap_remove_index(entry);
-        // The last entry moved into the hole: its node must learn its new index.
-        if let Some((_, &moved)) = self.dict.get_index(entry) {
-            self.nodes[moved].entry = entry;
-        }
-        self.nodes[x].links = Box::new([]);
-        self.nodes[x].entry = NIL;
-        self.free.push(x);
-    }
-
-    /// Changes the score of node `n` (member `member`).
-    fn update_score(&mut self, n: usize, member: &[u8], score: f64) {
-        let backward = self.nodes[n].backward;
-        let forward = self.nodes[n].links[0].forward;
+    /// Changes the score of node `n` (member `member`) in a set of `len` elements.
+    fn update_score(&mut self, n: usize, member: &[u8], score: f64, len: usize) {
+        let backward = self.meta[n].backward;
+        let forward = self.nodes[n].low[0].next();
         // Still between its neighbours: the position does not change (Redis's fast path).
         if (backward == NIL || self.nodes[backward].score < score)
             && (forward == NIL || self.nodes[forward].score > score)
@@ -676,77 +893,12 @@ impl ZSet {
         let old = self.nodes[n].score;
         let (update, _) = self.find_update(old, member);
         self.unlink(n, &update);
-        let entry = self.nodes[n].entry;
-        self.nodes[n].links = Box::new([]);
-        self.free.push(n);
-        let x = self.link_new(score, member, entry);
-        if let Some((_, slot)) = self.dict.get_index_mut(entry) {
-            *slot = x;
-        }
-    }
-
-    /// Rebuilds the arena without holes once more than half of it is free, so a set that
-    /// shrank gives its memory back. Amortised O(1) per removal.
-    fn maybe_compact(&mut self) {
-        if self.is_empty() {
-            // Like Redis, an emptied set keeps its encoding (it is deleted anyway).
-            let listpack = self.listpack;
-            *self = ZSet::default();
-            self.listpack = listpack;
-            return;
-        }
-        if self.free.len() < 64 || self.free.len() * 2 < self.nodes.len() {
-            return;
-        }
-        let mut remap = vec![NIL; self.nodes.len()];
-        let mut nodes = Vec::with_capacity(self.nodes.len() - self.free.len());
-        for (old, node) in self.nodes.drain(..).enumerate() {
-            if old == HEAD || !node.links.is_empty() {
-                remap[old] = nodes.len();
-                nodes.push(node);
-            }
-        }
-        let map = |i: usize| if i == NIL { NIL } else { remap[i] };
-        for node in &mut nodes {
-            node.backward = map(node.backward);
-            for link in node.links.iter_mut() {
-                link.forward = map(link.forward);
-            }
-        }
-        for slot in self.dict.values_mut() {
-            *slot = map(*slot);
-        }
-        self.tail = map(self.tail);
-        self.nodes = nodes;
-        self.free.clear();
-    }
-
-    /// Checks every structural invariant; for tests.
-    #[cfg(test)]
-    fn check(&self) {
-        let mut n = self.nodes[HEAD].links[0].forward;
-        let mut count = 0;
-        let mut prev = NIL;
-        while n != NIL {
-            count += 1;
-            assert_eq!(self.nodes[n].backward, prev);
-            assert_eq!(self.dict.get(self.member(n)), Some(&n));
-            if prev != NIL {
-                assert!(less(
-                    self.nodes[prev].score,
-                    self.member(prev),
-                    self.nodes[n].score,
-                    self.member(n)
-                ));
-            }
-            prev = n;
-            n = self.nodes[n].links[0].forward;
-        }
-        assert_eq!(self.tail, prev);
-        assert_eq!(count, self.len());
-        for (rank, (m, _)) in self.iter().enumerate() {
-            assert_eq!(self.rank(m), Some(rank));
-        }
+        // Relink the node in its own slot (with a fresh random level, as Redis's
+        // `zslUpdateScore` does): the dict entry keeps pointing at it.
+        let entry = self.meta[n].entry;
+        let key = self.release(n);
+        let x = self.link_new(score, key, entry, len - 1);
+        debug_assert_eq!(x, n, "the slot just freed is reused first");
     }
 }
 
@@ -774,7 +926,7 @@ fn random_level() -> usize {
 
 /// Members and scores in rank order, ascending or descending.
 pub struct Iter<'a> {
-    set: &'a ZSet,
+    list: &'a List,
     node: usize,
     rev: bool,
     left: usize,
@@ -784,18 +936,14 @@ impl<'a> Iterator for Iter<'a> {
     type Item = (&'a [u8], f64);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.node == NIL {
-            return None;
-        }
-        let node = &self.set.nodes[self.node];
-        let item = (self.set.member(self.node), node.score);
+        let node = self.list.nodes.get(self.node)?;
         self.node = if self.rev {
-            node.backward
+            self.list.meta.get(self.node).map_or(NIL, |m| m.backward)
         } else {
-            node.links[0].forward
+            node.low[0].next()
         };
         self.left = self.left.saturating_sub(1);
-        Some(item)
+        Some((&node.member, node.score))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -842,6 +990,12 @@ mod tests {
         z.check();
         let back: Vec<_> = z.iter_from_rank(2, true).map(|(m, _)| m.to_vec()).collect();
         assert_eq!(back, vec![b"c".to_vec(), b"b".to_vec(), b"a".to_vec()]);
+    }
+
+    #[test]
+    fn a_searched_node_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Node>(), 64);
+        assert_eq!(std::mem::align_of::<Node>(), 64);
     }
 
     #[test]
@@ -950,7 +1104,7 @@ mod tests {
         let n = z.len();
         assert_eq!(z.remove_rank_range(0, n - 3, |_, _| {}), n - 3);
         z.check();
-        assert!(z.nodes.len() < 100);
+        assert!(z.list.nodes.len() < 100);
         assert_eq!(z.len(), 3);
         while z.pop(false).is_some() {}
         assert!(z.is_empty());
