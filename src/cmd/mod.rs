@@ -22,6 +22,7 @@ pub mod transaction;
 pub mod zset;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -54,8 +55,11 @@ fn families() -> [&'static [CommandSpec]; 12] {
 }
 
 /// The command table, by lower-case name.
-fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
+///
+/// Hashed with FNV-1a rather than SipHash: the table is fixed at startup and only ever read, so a
+/// client choosing command names cannot degrade it, and this lookup runs for every command.
+fn table() -> &'static CommandTable {
+    static TABLE: OnceLock<CommandTable> = OnceLock::new();
     TABLE.get_or_init(|| {
         families()
             .into_iter()
@@ -63,6 +67,29 @@ fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
             .map(|spec| (spec.name, spec))
             .collect()
     })
+}
+
+type CommandTable = HashMap<&'static str, &'static CommandSpec, BuildHasherDefault<Fnv1a>>;
+
+/// The FNV-1a hash (64-bit), for the read-only command table.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Every top-level command.
