@@ -212,7 +212,10 @@ fn header_line(buf: &BytesMut, too_big: &str) -> Result<Option<usize>, ProtocolE
 
 /// Parses one inline request line. `Some(vec![])` is an empty line, which callers skip.
 fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    let Some(newline) = memchr::memchr(b'\n', buf) else {
+    // Redis finds the end of an inline request with strchr, which stops at a NUL byte: a NUL
+    // before the newline leaves the request incomplete until the inline limit is reached.
+    let searchable = memchr::memchr(0, buf).unwrap_or(buf.len());
+    let Some(newline) = memchr::memchr(b'\n', &buf[..searchable]) else {
         if buf.len() > INLINE_MAX {
             return Err(reply_error("too big inline request"));
         }
@@ -338,6 +341,20 @@ mod tests {
     }
 
     #[test]
+    fn a_nul_before_the_newline_leaves_an_inline_request_incomplete() {
+        let mut parser = RequestParser::new();
+        let mut buf = BytesMut::from(&b"set a\0b c\r\nPING\r\n"[..]);
+        assert_eq!(parser.parse(&mut buf, &ParseLimits::default()), Ok(None));
+        buf.extend_from_slice(&vec![b'x'; INLINE_MAX]);
+        assert_eq!(
+            parser.parse(&mut buf, &ParseLimits::default()),
+            Err(ProtocolError::Reply(
+                "Protocol error: too big inline request".into()
+            ))
+        );
+    }
+
+    #[test]
     fn unauthenticated_clients_get_tight_limits() {
         let limits = ParseLimits {
             auth_required: true,
@@ -376,6 +393,93 @@ mod tests {
         assert_eq!(parse_i64(b"9223372036854775808"), None);
         for bad in [&b""[..], b"01", b"+1", b"-", b"-0", b" 1", b"1 ", b"1a"] {
             assert_eq!(parse_i64(bad), None, "{bad:?}");
+        }
+    }
+
+    /// A small deterministic generator for the randomized properties below (no dependency).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, below: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) % below.max(1)
+        }
+    }
+
+    /// Any byte stream, fed in any chunks, either yields requests or a protocol error; it never
+    /// panics and never loops, whatever the limits.
+    #[test]
+    fn garbage_never_panics() {
+        let mut rng = Lcg(7);
+        let alphabet: &[u8] = b"*$\r\n0123456789-+:\"' \\xabPINGSET\x00\xff";
+        for round in 0..3000 {
+            let len = rng.next(200) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.next(alphabet.len() as u64) as usize])
+                .collect();
+            let limits = ParseLimits {
+                max_bulk_len: 1 + rng.next(64),
+                query_buffer_limit: 1 + rng.next(256),
+                auth_required: round % 2 == 0,
+            };
+            let mut parser = RequestParser::new();
+            let mut buf = BytesMut::new();
+            let mut fed = 0;
+            'feed: while fed < input.len() {
+                let step = 1 + rng.next(16) as usize;
+                let end = (fed + step).min(input.len());
+                buf.extend_from_slice(&input[fed..end]);
+                fed = end;
+                for _ in 0..=input.len() {
+                    match parser.parse(&mut buf, &limits) {
+                        Ok(Some(_)) => {}
+                        Ok(None) => break,
+                        Err(_) => break 'feed,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Random argument vectors, encoded as multibulk and split at random points, come back
+    /// exactly, in order.
+    #[test]
+    fn random_requests_round_trip_under_random_splits() {
+        let mut rng = Lcg(11);
+        for _ in 0..500 {
+            let requests: Vec<Vec<Vec<u8>>> = (0..1 + rng.next(5))
+                .map(|_| {
+                    (0..1 + rng.next(6))
+                        .map(|_| (0..rng.next(40)).map(|_| rng.next(256) as u8).collect())
+                        .collect()
+                })
+                .collect();
+            let mut wire = Vec::new();
+            for args in &requests {
+                wire.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+                for a in args {
+                    wire.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+                    wire.extend_from_slice(a);
+                    wire.extend_from_slice(b"\r\n");
+                }
+            }
+            let mut parser = RequestParser::new();
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            let mut fed = 0;
+            while fed < wire.len() {
+                let end = (fed + 1 + rng.next(30) as usize).min(wire.len());
+                buf.extend_from_slice(&wire[fed..end]);
+                fed = end;
+                while let Some(args) = parser.parse(&mut buf, &ParseLimits::default()).unwrap() {
+                    got.push(args.iter().map(|a| a.to_vec()).collect::<Vec<_>>());
+                }
+            }
+            assert_eq!(got, requests);
+            assert!(buf.is_empty());
         }
     }
 }

@@ -14,7 +14,9 @@
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut args = Vec::new();
     let mut pos = 0;
-    let n = line.len();
+    // Redis splits a C string: a NUL byte ends the line. (Treating it as a mere separator would
+    // loop forever here, producing empty arguments.)
+    let n = line.iter().position(|&b| b == 0).unwrap_or(line.len());
     loop {
         while pos < n && is_space(line[pos]) {
             pos += 1;
@@ -83,7 +85,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     break;
                 }
                 match line[pos] {
-                    b' ' | b'\n' | b'\r' | b'\t' | b'\0' => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_double = true,
                     b'\'' => in_single = true,
                     c => current.push(c),
@@ -133,6 +135,16 @@ mod tests {
     fn understands_escapes() {
         assert_eq!(split(r#""\x41\n\"" '\''"#).unwrap(), ["A\n\"", "'"]);
         assert_eq!(split(r#""\x4g""#).unwrap(), ["x4g"]);
+    }
+
+    #[test]
+    fn a_nul_byte_ends_the_line() {
+        assert_eq!(
+            split_args(b"set a\0b c").unwrap(),
+            [b"set".to_vec(), b"a".to_vec()]
+        );
+        assert_eq!(split_args(b"\0set").unwrap(), Vec::<Vec<u8>>::new());
+        assert!(split_args(b"set \"a\0b\"").is_none());
     }
 
     #[test]
