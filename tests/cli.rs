@@ -243,7 +243,16 @@ fn dir_pidfile_and_logfile() {
         &out,
     );
     // `dir` was created and is the working directory: relative paths land inside it.
-    let pid = std::fs::read_to_string(data.join("aofd.pid")).expect("pidfile");
+    // The port can answer a moment before the pidfile is visible (the free port may have been
+    // probed while another test's daemon still held it), so give the file a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pid = loop {
+        match std::fs::read_to_string(data.join("aofd.pid")) {
+            Ok(pid) if !pid.trim().is_empty() => break pid,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            other => panic!("no pidfile: {other:?}"),
+        }
+    };
     assert_eq!(pid.trim(), daemon.child.id().to_string());
     let dir_reply = daemon.call(&["CONFIG", "GET", "dir"]);
     assert!(
