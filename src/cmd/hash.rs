@@ -6,12 +6,12 @@
 //! and keeps a listpack's order. What clients see of a listpack here: HSCAN answers it whole
 //! with cursor 0, and HRANDFIELD's sparse unique sample comes in listpack order.
 
-use std::collections::HashMap;
-
 use super::args;
 use super::ctx::Ctx;
 use super::error::WRONGTYPE;
-use super::error::{wrong_arity, CmdError, CmdResult, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX};
+use super::error::{wrong_arity, CmdError, CmdResult, NOT_FLOAT, OVERFLOW, SYNTAX};
+use super::random::{random_count, sample_unique, MAX_RANDOM_REPLY};
+use super::scan::{empty_scan, parse_cursor, parse_scan_options, scan_reply};
 use super::spec::{command, flags::*, CommandSpec};
 use crate::db::glob::glob_match;
 use crate::db::hash::Hash;
@@ -185,15 +185,6 @@ pub const COMMANDS: &[CommandSpec] = &[
         hscan,
     ),
 ];
-
-/// Largest count of a random-pick reply with repetitions (HRANDFIELD/SRANDMEMBER with a negative
-/// count). Redis would try to build any size and run out of memory; we refuse instead.
-pub(super) const MAX_RANDOM_REPLY: u64 = 100_000_000;
-
-/// The error for a random-pick count of `i64::MIN` (Redis's typo included).
-pub(super) const RANDOM_COUNT_RANGE: CmdError = CmdError::fixed(
-    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-);
 
 /// Reads `key` as a hash: `Ok(None)` if missing, WRONGTYPE if it holds something else. Also hands
 /// out the reply buffer so the value can be encoded without copying.
@@ -426,31 +417,6 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// Parses the count of HRANDFIELD/SRANDMEMBER: any `i64` but `i64::MIN` (Redis's range is
-/// `-LONG_MAX..LONG_MAX`).
-pub(super) fn random_count(arg: &[u8]) -> Result<i64, CmdError> {
-    let n = args::int(arg)?;
-    if n == i64::MIN {
-        return Err(RANDOM_COUNT_RANGE);
-    }
-    Ok(n)
-}
-
-/// `count` distinct indexes below `len` (requires `count < len`), in random order: a partial
-/// Fisher-Yates shuffle whose swaps live in a map, so it costs O(count) whatever `len` is.
-pub(super) fn sample_unique(len: usize, count: usize) -> Vec<usize> {
-    let mut moved: HashMap<usize, usize> = HashMap::with_capacity(count.saturating_mul(2));
-    let mut picked = Vec::with_capacity(count);
-    for i in 0..count.min(len) {
-        let j = i + random_index(len - i);
-        let at_j = moved.get(&j).copied().unwrap_or(j);
-        let at_i = moved.get(&i).copied().unwrap_or(i);
-        moved.insert(j, at_i);
-        picked.push(at_j);
-    }
-    picked
-}
-
 fn hrandfield(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if args.len() >= 3 {
         let count = random_count(&args[2])?;
@@ -539,99 +505,6 @@ fn hrandfield_count(ctx: &mut Ctx<'_>, key: &[u8], count: i64, with_values: bool
         }
     }
     Ok(())
-}
-
-/// Parses a SCAN-family cursor as Redis does with `strtoul`: decimal, an optional sign (a
-/// negative one wraps around), no leading space or trailing bytes; an empty cursor is 0.
-///
-/// # Errors
-/// `ERR invalid cursor`.
-pub(super) fn parse_cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    const INVALID: CmdError = CmdError::fixed("ERR invalid cursor");
-    if arg.is_empty() {
-        return Ok(0);
-    }
-    let (negative, digits) = match arg[0] {
-        b'-' => (true, &arg[1..]),
-        b'+' => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() {
-        return Err(INVALID);
-    }
-    let mut value: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return Err(INVALID);
-        }
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(c - b'0')))
-            .ok_or(INVALID)?;
-    }
-    Ok(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
-/// The MATCH and COUNT options of HSCAN/SSCAN.
-pub(super) struct ScanOptions<'a> {
-    /// The glob elements must match; `None` for no filter (also for `*`).
-    pub pattern: Option<&'a [u8]>,
-    /// How many entries to visit per call.
-    pub count: usize,
-}
-
-/// Parses `[MATCH pattern] [COUNT count]` (any order, repeatable: the last one wins).
-///
-/// # Errors
-/// `ERR syntax error` for unknown options or a count below 1, and the integer error for a count
-/// that does not parse.
-pub(super) fn parse_scan_options(opts: &[Bytes]) -> Result<ScanOptions<'_>, CmdError> {
-    let mut options = ScanOptions {
-        pattern: None,
-        count: 10,
-    };
-    let mut i = 0;
-    while i < opts.len() {
-        let value = opts.get(i + 1).ok_or(SYNTAX)?;
-        if args::is(&opts[i], "count") {
-            let n = args::int(value).map_err(|_| NOT_INTEGER)?;
-            if n < 1 {
-                return Err(SYNTAX);
-            }
-            options.count = usize::try_from(n).unwrap_or(usize::MAX);
-        } else if args::is(&opts[i], "match") {
-            options.pattern = (&value[..] != b"*").then_some(&value[..]);
-        } else {
-            return Err(SYNTAX);
-        }
-        i += 2;
-    }
-    Ok(options)
-}
-
-/// Writes a SCAN-family reply: the next cursor and the elements.
-pub(super) fn scan_reply<'e>(
-    out: &mut Reply,
-    cursor: u64,
-    n: usize,
-    elements: impl Iterator<Item = &'e [u8]>,
-) {
-    out.array(2);
-    let mut text = itoa::Buffer::new();
-    out.bulk(text.format(cursor).as_bytes());
-    out.array(n);
-    for e in elements {
-        out.bulk(e);
-    }
-}
-
-/// The reply to a SCAN-family command on a missing key.
-pub(super) fn empty_scan(out: &mut Reply) {
-    scan_reply(out, 0, 0, std::iter::empty());
 }
 
 fn hscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
@@ -809,35 +682,5 @@ pub(super) mod tests {
         assert_eq!(srv.stats.propagated, propagated + 1);
         run(&mut srv, id, &["HDEL", "h", "a"]);
         assert!(srv.dbs[0].is_empty());
-    }
-
-    #[test]
-    fn cursors_parse_like_strtoul() {
-        assert_eq!(parse_cursor(b""), Ok(0));
-        assert_eq!(parse_cursor(b"+3"), Ok(3));
-        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
-        for bad in [
-            &b"18446744073709551616"[..],
-            b" 1",
-            b"+",
-            b"-",
-            b"1x",
-            b"abc",
-        ] {
-            assert!(parse_cursor(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn unique_samples_are_distinct_and_in_range() {
-        for (len, count) in [(1, 0), (2, 1), (10, 9), (1000, 3), (5, 4)] {
-            let mut picked = sample_unique(len, count);
-            assert_eq!(picked.len(), count);
-            assert!(picked.iter().all(|&i| i < len));
-            picked.sort_unstable();
-            picked.dedup();
-            assert_eq!(picked.len(), count);
-        }
     }
 }

@@ -15,6 +15,8 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod pubsub;
+pub mod random;
+pub mod scan;
 pub mod server;
 pub mod set;
 pub mod string;

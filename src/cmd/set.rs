@@ -13,10 +13,8 @@ use indexmap::IndexSet;
 use super::args;
 use super::ctx::Ctx;
 use super::error::{CmdError, CmdResult, SYNTAX, WRONGTYPE};
-use super::hash::{
-    empty_scan, parse_cursor, parse_scan_options, random_count, sample_unique, scan_reply,
-    MAX_RANDOM_REPLY,
-};
+use super::random::{random_count, sample_unique, MAX_RANDOM_REPLY};
+use super::scan::{empty_scan, parse_cursor, parse_scan_options, scan_reply};
 use super::spec::{command, flags::*, CommandSpec};
 use crate::db::glob::glob_match;
 use crate::db::set::{Set, INTSET_MAX_ENTRIES};

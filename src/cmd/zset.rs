@@ -15,6 +15,8 @@ use indexmap::{IndexMap, IndexSet};
 use super::args;
 use super::ctx::Ctx;
 use super::error::{CmdError, CmdResult, SYNTAX, WRONGTYPE};
+use super::random::sample_unique;
+use super::scan::{empty_scan, parse_cursor, parse_scan_options, ScanOptions};
 use super::spec::{command, flags::*, CommandSpec};
 use crate::db::glob::glob_match;
 use crate::db::zset::{LexBound, LexRange, ScoreBound, ScoreRange, ZSet};
@@ -1372,26 +1374,9 @@ fn zrandmember(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     header(out, n);
-    if n.saturating_mul(3) > size {
-        // Many of the members: a partial Fisher-Yates shuffle of all indexes.
-        let mut indexes: Vec<usize> = (0..size).collect();
-        for i in 0..n {
-            let j = i + random_index(size - i);
-            indexes.swap(i, j);
-            if let Some(entry) = z.get_by_index(indexes[i]) {
-                item(out, entry);
-            }
-        }
-    } else {
-        // Few of them: random picks, skipping repeats.
-        let mut picked = std::collections::HashSet::with_capacity(n);
-        while picked.len() < n {
-            let i = random_index(size);
-            if picked.insert(i) {
-                if let Some(entry) = z.get_by_index(i) {
-                    item(out, entry);
-                }
-            }
+    for i in sample_unique(size, n) {
+        if let Some(entry) = z.get_by_index(i) {
+            item(out, entry);
         }
     }
     Ok(())
@@ -1674,57 +1659,14 @@ fn setop_generic(
 // ---------------------------------------------------------------------------------------------
 // ZSCAN.
 
-/// Parses a SCAN cursor like Redis (`strtoul`: optional sign, a negative value wraps; an empty
-/// string is 0).
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    if arg.is_empty() {
-        return Some(0);
-    }
-    let (negative, digits) = match arg.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, arg),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let value = std::str::from_utf8(digits).ok()?.parse::<u64>().ok()?;
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
 fn zscan(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
-    let cursor = parse_cursor(&a[2]).ok_or(CmdError::fixed("ERR invalid cursor"))?;
+    let cursor = parse_cursor(&a[2])?;
     let (z, out) = read_zset(ctx, &a[1])?;
     let Some(z) = z else {
-        out.array(2);
-        out.bulk(b"0");
-        out.array(0);
+        empty_scan(out);
         return Ok(());
     };
-    let mut count = 10usize;
-    let mut pattern: Option<&[u8]> = None;
-    let mut j = 3;
-    while let Some(opt) = a.get(j) {
-        let value = a.get(j + 1);
-        match value {
-            Some(v) if args::is(opt, "count") => {
-                let n = args::int(v)?;
-                if n < 1 {
-                    return Err(SYNTAX);
-                }
-                count = usize::try_from(n).unwrap_or(usize::MAX);
-            }
-            Some(v) if args::is(opt, "match") => {
-                pattern = (v.as_ref() != b"*").then_some(v.as_ref());
-            }
-            _ => return Err(SYNTAX),
-        }
-        j += 2;
-    }
+    let ScanOptions { pattern, count } = parse_scan_options(&a[3..])?;
     let keep = |member: &[u8]| pattern.is_none_or(|p| glob_match(p, member, false));
     let mut found: Vec<(&[u8], f64)> = Vec::new();
     let next = if z.is_listpack() {
@@ -1917,17 +1859,6 @@ mod tests {
         assert_eq!(strtod_whole(b"nan"), None);
         assert_eq!(strtod_whole(b"1 "), None);
         assert_eq!(strtod_whole(b"abc"), None);
-    }
-
-    #[test]
-    fn cursors_parse_like_strtoul() {
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"12"), Some(12));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"+3"), Some(3));
-        assert_eq!(parse_cursor(b"x"), None);
-        assert_eq!(parse_cursor(b"-"), None);
-        assert_eq!(parse_cursor(b"99999999999999999999"), None);
     }
 
     #[test]
