@@ -120,6 +120,13 @@ impl<'a> Ctx<'a> {
         self.srv.dbs[self.db].keys.get_mut(key)
     }
 
+    /// Looks `key` up for writing, creating it with `make()` if missing (lazy expiry first):
+    /// the shared path of commands that add to a collection (HSET, SADD, ...).
+    pub fn lookup_or_insert(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Value {
+        self.expire_if_needed(key);
+        self.srv.dbs[self.db].get_or_insert_with(key, make)
+    }
+
     /// Whether `key` exists (after lazy expiry).
     pub fn exists(&mut self, key: &[u8]) -> bool {
         self.expire_if_needed(key);

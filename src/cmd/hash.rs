@@ -210,14 +210,8 @@ fn write_hash<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c mut Has
 
 /// The hash at `key`, created empty if missing; the caller must add a field to it.
 fn hash_or_create<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<&'c mut Hash, CmdError> {
-    match ctx.lookup_mut(key) {
-        Some(Value::Hash(_)) => {}
-        Some(_) => return Err(WRONGTYPE),
-        None => ctx.db().set(key, Value::Hash(Box::default())),
-    }
-    match ctx.db().get_mut(key) {
-        Some(Value::Hash(h)) => Ok(&mut **h),
-        // Unreachable: the key was just checked or created as a hash.
+    match ctx.lookup_or_insert(key, || Value::Hash(Box::default())) {
+        Value::Hash(h) => Ok(&mut **h),
         _ => Err(WRONGTYPE),
     }
 }

@@ -216,9 +216,13 @@ pub fn execute(srv: &mut ServerState, id: ClientId, out: &mut Reply, args: Vec<B
             return Outcome::Continue;
         }
     };
+    // Everything the checks below need from the client, read in one lookup.
     let client = srv.client(id);
     client.last_interaction = now;
     client.last_cmd = spec.full_name;
+    let authenticated = client.authenticated;
+    let in_multi = client.multi.is_some();
+    let resp2_subscriber = client.resp == Resp::V2 && client.subscription_count() > 0;
     if !spec.arity_ok(args.len()) {
         reject(
             srv,
@@ -229,8 +233,7 @@ pub fn execute(srv: &mut ServerState, id: ClientId, out: &mut Reply, args: Vec<B
         );
         return Outcome::Continue;
     }
-    let client = srv.client(id);
-    if !client.authenticated && !spec.has(flags::NO_AUTH) {
+    if !authenticated && !spec.has(flags::NO_AUTH) {
         reject(srv, id, out, Some(spec), &error::NOAUTH);
         return Outcome::Continue;
     }
@@ -242,17 +245,12 @@ pub fn execute(srv: &mut ServerState, id: ClientId, out: &mut Reply, args: Vec<B
             return Outcome::Continue;
         }
     }
-    let client = srv.client(id);
-    let in_multi = client.multi.is_some();
     if in_multi && spec.has(flags::NO_MULTI) {
         let e = CmdError::fixed("ERR Command not allowed inside a transaction");
         reject(srv, id, out, Some(spec), &e);
         return Outcome::Continue;
     }
-    if client.resp == Resp::V2
-        && client.subscription_count() > 0
-        && !PUBSUB_CONTEXT_ALLOWED.contains(&spec.full_name)
-    {
+    if resp2_subscriber && !PUBSUB_CONTEXT_ALLOWED.contains(&spec.full_name) {
         let e = CmdError::err(format!(
             "Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.full_name

@@ -258,12 +258,7 @@ fn reply_members(out: &mut Reply, s: &Set, header: fn(&mut Reply, usize)) {
 
 fn sadd(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    match ctx.lookup_mut(key) {
-        Some(Value::Set(_)) => {}
-        Some(_) => return Err(WRONGTYPE),
-        None => ctx.db().set(key, Value::Set(Box::default())),
-    }
-    let Some(Value::Set(s)) = ctx.db().get_mut(key) else {
+    let Value::Set(s) = ctx.lookup_or_insert(key, || Value::Set(Box::default())) else {
         return Err(WRONGTYPE);
     };
     let mut added = 0;

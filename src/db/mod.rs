@@ -58,6 +58,16 @@ impl Db {
         self.keys.get_mut(key)
     }
 
+    /// The value of `key`, inserting `make()` first if the key is missing (no TTL). One hash
+    /// lookup when the key exists, which is the common case for writes to collections.
+    pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> Value) -> &mut Value {
+        let index = match self.keys.get_index_of(key) {
+            Some(index) => index,
+            None => self.keys.insert_full(key.into(), make()).0,
+        };
+        &mut self.keys[index]
+    }
+
     /// Stores `value` under `key`, dropping any TTL (plain SET semantics).
     pub fn set(&mut self, key: &[u8], value: Value) {
         self.expires.swap_remove(key);
