@@ -372,9 +372,7 @@ pub fn call_at(
                 srv.propagate(db, command);
             }
         }
-        None if dirty > 0 && srv.is_propagating() => {
-            srv.propagate(db, args.iter().map(|a| a.to_vec()).collect());
-        }
+        None if dirty > 0 && srv.is_propagating() => srv.propagate_received(db, args),
         None if dirty > 0 => srv.stats.propagated += 1,
         None => {}
     }

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
+
 use crate::config::Config;
 use crate::db::{Db, Key};
 
@@ -133,6 +135,21 @@ impl ServerState {
         } else if let Some(w) = self.aof.writer.as_mut() {
             w.append_command(unix_secs(), db, &args);
         }
+    }
+
+    /// Propagates a command as the client sent it (the default for a command that changed
+    /// something). When it is the whole unit — a top-level command with nothing propagated before
+    /// it, the common case — it is encoded straight from the request's arguments instead of being
+    /// copied into the pending unit first.
+    pub fn propagate_received(&mut self, db: usize, args: &[Bytes]) {
+        if self.prop_depth == 1 && self.prop_pending.is_empty() && !self.loading {
+            if let Some(w) = self.aof.writer.as_mut() {
+                self.stats.propagated += 1;
+                w.append_command(unix_secs(), db, args);
+                return;
+            }
+        }
+        self.propagate(db, args.iter().map(|a| a.to_vec()).collect());
     }
 
     /// Whether propagated commands go anywhere (an AOF is open and nothing is being loaded);
