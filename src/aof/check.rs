@@ -17,6 +17,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
+use super::cstr::strtol;
 use super::loader::{fgets_into, read_up_to};
 use super::manifest::AofManifest;
 use super::strerror;
@@ -578,40 +579,6 @@ impl Checker<'_> {
 /// `printf("%02x", (char)b)`: a byte above 0x7f is a negative `char`, printed sign-extended.
 fn c_hex(b: u8) -> String {
     format!("{:02x}", b as i8 as i32 as u32)
-}
-
-/// C `strtol(s, &end, 10)`: the value (saturated) and how many bytes it used (0 when there are
-/// no digits, in which case `end` is `s` itself).
-fn strtol(s: &[u8]) -> (i64, usize) {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-        i += 1;
-    }
-    let mut negative = false;
-    if let Some(&c) = s.get(i) {
-        if c == b'-' || c == b'+' {
-            negative = c == b'-';
-            i += 1;
-        }
-    }
-    let digits_start = i;
-    let mut value: i64 = 0;
-    while let Some(&c) = s.get(i) {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        let d = i64::from(c - b'0');
-        value = if negative {
-            value.saturating_mul(10).saturating_sub(d)
-        } else {
-            value.saturating_mul(10).saturating_add(d)
-        };
-        i += 1;
-    }
-    if i == digits_start {
-        return (0, 0);
-    }
-    (value, i)
 }
 
 /// `strtol` of a whole argument (`*endptr == '\0'` and no overflow), as the timestamp option

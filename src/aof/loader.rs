@@ -25,7 +25,8 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::time::Instant;
 
-use super::manifest::{atoll, AofManifest};
+use super::cstr::{atoll, cstr};
+use super::manifest::AofManifest;
 use super::names::AofNames;
 use super::{io_strerror, AofLogger, LogLevel};
 use crate::protocol::parser::parse_i64;
@@ -251,13 +252,6 @@ pub(crate) fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize
 fn strip_eol(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-fn cstr(s: &[u8]) -> &[u8] {
-    match memchr::memchr(0, s) {
-        Some(i) => &s[..i],
-        None => s,
-    }
 }
 
 /// What loading replays commands into: the server's keyspace, through its command table.

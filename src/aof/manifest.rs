@@ -14,6 +14,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use super::cstr::{atoll, cstr};
 use super::names::{AofNames, BaseFormat};
 use super::{io_strerror, AofLogger, LogLevel};
 use crate::protocol::splitargs::split_args;
@@ -681,48 +682,6 @@ fn trim(s: &[u8]) -> &[u8] {
     &s[start..end.max(start)]
 }
 
-/// The bytes a C string function sees: everything before the first NUL.
-fn cstr(s: &[u8]) -> &[u8] {
-    match memchr::memchr(0, s) {
-        Some(i) => &s[..i],
-        None => s,
-    }
-}
-
-/// glibc `atoll`: leading whitespace, optional sign, digits up to the first non-digit,
-/// saturating on overflow; 0 when there are no digits.
-pub(crate) fn atoll(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-        i += 1;
-    }
-    let negative = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let mut value: i64 = 0;
-    while let Some(&c) = s.get(i) {
-        if !c.is_ascii_digit() {
-            break;
-        }
-        let d = i64::from(c - b'0');
-        value = if negative {
-            value.saturating_mul(10).saturating_sub(d)
-        } else {
-            value.saturating_mul(10).saturating_add(d)
-        };
-        i += 1;
-    }
-    value
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -893,15 +852,6 @@ mod tests {
             ManifestError::Format { line, .. } => assert_eq!(line, Some((2, String::new()))),
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn atoll_is_glibc() {
-        assert_eq!(atoll(b"12abc"), 12);
-        assert_eq!(atoll(b"  -3"), -3);
-        assert_eq!(atoll(b"+4"), 4);
-        assert_eq!(atoll(b"x"), 0);
-        assert_eq!(atoll(b"99999999999999999999999"), i64::MAX);
     }
 
     #[test]

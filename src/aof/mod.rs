@@ -16,6 +16,7 @@
 //!   and the fsync worker thread (group commit). The reply-gating contract is in [`writer`].
 
 pub mod check;
+pub mod cstr;
 pub mod file;
 pub mod fsync;
 pub mod loader;
