@@ -9,6 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../common/mod.rs"]
+mod common;
+
+/// A command as a RESP array of bulk strings (shared with the in-process tests).
+pub use common::encode;
+
 /// The aofd binary Cargo built for the integration tests.
 pub const AOFD: &str = env!("CARGO_BIN_EXE_aofd");
 
@@ -329,17 +335,6 @@ impl Conn {
         text.lines()
             .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
     }
-}
-
-/// A command as a RESP array of bulk strings.
-pub fn encode(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 /// The records of an AOF file: each command as its arguments joined by spaces, and each `#`
