@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use super::{AppendFsync, Config, EnableDebug};
+use crate::aof::names;
 use crate::protocol::parser::parse_i64;
 
 /// The type of a parameter, which decides how CONFIG REWRITE writes it.
@@ -252,15 +253,14 @@ pub fn save_text(points: &[(u64, u64)]) -> String {
         .join(" ")
 }
 
-/// `appendfilename`/`appenddirname`: a plain name, not a path (Redis's checks and texts).
-fn plain_name(args: &[Vec<u8>], what: &str, noun: &str) -> Result<String, Cow<'static, str>> {
+/// `appendfilename`/`appenddirname`: a plain name, not a path, checked by the AOF's own naming
+/// rules (Redis's `isValidAOFfilename` / `isValidAOFdirname` and their texts).
+fn plain_name(
+    args: &[Vec<u8>],
+    validate: fn(&str) -> Result<(), &'static str>,
+) -> Result<String, Cow<'static, str>> {
     let name = parse_string(args)?;
-    if name.is_empty() {
-        return Err(Cow::Owned(format!("{what} can't be empty")));
-    }
-    if name.contains('/') || name == "." || name == ".." {
-        return Err(Cow::Owned(format!("{what} can't be a path, just a {noun}")));
-    }
+    validate(&name).map_err(Cow::Borrowed)?;
     Ok(name)
 }
 
@@ -464,7 +464,7 @@ pub static PARAMS: &[Param] = &[
         protected: false,
         get: |c| c.appendfilename.as_bytes().to_vec(),
         set: |c, a| {
-            c.appendfilename = plain_name(a, "appendfilename", "filename")?;
+            c.appendfilename = plain_name(a, names::validate_filename)?;
             Ok(())
         },
     },
@@ -476,7 +476,7 @@ pub static PARAMS: &[Param] = &[
         protected: false,
         get: |c| c.appenddirname.as_bytes().to_vec(),
         set: |c, a| {
-            c.appenddirname = plain_name(a, "appenddirname", "dirname")?;
+            c.appenddirname = plain_name(a, names::validate_dirname)?;
             Ok(())
         },
     },
