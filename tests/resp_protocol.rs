@@ -84,3 +84,39 @@ fn unknown_command_keeps_the_connection_open() {
     );
     assert_eq!(raw.call(&["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let server = TestServer::with_config(|c| c.timeout = 1);
+    let mut idle = server.raw();
+    assert_eq!(idle.call(&["PING"]), "+PONG\r\n");
+    // Closed once idle for `timeout` seconds: the read sees the end of the stream.
+    let started = std::time::Instant::now();
+    assert_eq!(idle.read_to_close(), b"");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    // A subscriber is exempt, as in Redis.
+    let mut subscriber = server.raw();
+    subscriber.cmd(&["SUBSCRIBE", "ch"]);
+    subscriber.read_reply();
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    assert_eq!(server.raw().call(&["PUBLISH", "ch", "m"]), ":1\r\n");
+}
+
+#[test]
+fn unix_socket_serves_like_tcp() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("aofd.sock");
+    let socket = path.to_str().expect("utf-8").to_string();
+    let server = TestServer::with_config(|c| c.unixsocket = Some(socket));
+    let mut unix = std::os::unix::net::UnixStream::connect(&path).expect("connect");
+    unix.write_all(&common::encode(&["SET", "k", "v"]))
+        .expect("write");
+    unix.write_all(&common::encode(&["GET", "k"]))
+        .expect("write");
+    let mut reply = vec![0u8; 12];
+    unix.read_exact(&mut reply).expect("read");
+    assert_eq!(reply, b"+OK\r\n$1\r\nv\r\n");
+    // Both listeners reach the same keyspace.
+    assert_eq!(server.raw().call(&["GET", "k"]), "$1\r\nv\r\n");
+}
