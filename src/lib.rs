@@ -22,4 +22,5 @@ pub mod db;
 pub mod logging;
 pub mod numeric;
 pub mod protocol;
+pub mod rdb;
 pub mod server;
