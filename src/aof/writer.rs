@@ -173,8 +173,12 @@ pub struct AofWriter {
     buf: Vec<u8>,
     /// W, in stream offsets (bytes since the writer opened).
     written: u64,
-    /// File length at stream offset 0.
+    /// Length of the current file when the stream was at `stream_base` (when it was opened or
+    /// switched to): stream offset `s` is file offset `file_base + (s - stream_base)`.
     file_base: u64,
+    /// Stream offset at which the current file was opened or switched to. Stream offsets stay
+    /// monotonic across a switch to a new INCR, so gates taken before it stay meaningful.
+    stream_base: u64,
     /// Bytes `[retained_from, written)`: written but maybe not durable, kept so a failed
     /// fdatasync can be repaired by writing them again (not kept under `no`).
     retained: Vec<u8>,
@@ -220,6 +224,7 @@ impl AofWriter {
             buf: Vec::with_capacity(64 * 1024),
             written: 0,
             file_base,
+            stream_base: 0,
             retained: Vec::new(),
             retained_from: 0,
             samples: VecDeque::new(),
@@ -375,7 +380,7 @@ impl AofWriter {
             self.log_write_error(&format!(
                 "Short write while writing to the AOF file: (nwritten={n}, expected={expected})"
             ));
-            match self.file.ftruncate(self.file_base + self.written) {
+            match self.file.ftruncate(self.file_offset(self.written)) {
                 Ok(()) => n = 0,
                 Err(e) => self.log_write_error(&format!(
                     "Could not remove short write from the append-only file.  Redis may refuse \
@@ -483,6 +488,38 @@ impl AofWriter {
         }
     }
 
+    /// Continues in `file` (the next INCR, at a rewrite): everything appended so far is
+    /// written and fdatasync'ed to the current file first, on the calling thread, so the fsync
+    /// worker — which from now on syncs only `file` — never leaves old bytes behind. Stream
+    /// offsets continue, so gates taken before the switch stay valid; the next record starts
+    /// with `SELECT` (a new file must not depend on the previous one's state).
+    ///
+    /// # Errors
+    /// The buffer could not be written or synced, or `file`'s length could not be read; the
+    /// writer then still appends to the current file.
+    pub fn switch_file(&mut self, file: Arc<dyn AofFile>) -> Result<(), String> {
+        if let Some(reason) = self.misconf() {
+            // The repair of a failed write or fsync works on the current file only.
+            return Err(reason);
+        }
+        let len = file.len().map_err(|e| io_strerror(&e))?;
+        self.sync_now()?;
+        self.worker.set_file(Arc::clone(&file));
+        self.file = file;
+        self.file_base = len;
+        self.stream_base = self.written;
+        self.retained.clear();
+        self.retained_from = self.written;
+        self.samples.clear();
+        self.encoder.reset_db();
+        Ok(())
+    }
+
+    /// The file offset of stream offset `stream` (at or after the current file's start).
+    fn file_offset(&self, stream: u64) -> u64 {
+        self.file_base + stream.saturating_sub(self.stream_base)
+    }
+
     /// Shutdown: [`Self::sync_now`], then stops the fsync worker.
     ///
     /// # Errors
@@ -500,7 +537,7 @@ impl AofWriter {
         WriterStats {
             policy: shared.policy(),
             buffer_len: self.buf.len() as u64,
-            file_size: self.file_base + self.written,
+            file_size: self.file_offset(self.written),
             written: self.written,
             durable,
             unsynced_bytes: self.written.saturating_sub(durable),
@@ -602,7 +639,7 @@ impl AofWriter {
             target,
             repairable: true,
         });
-        if let Err(e) = self.file.ftruncate(self.file_base + durable) {
+        if let Err(e) = self.file.ftruncate(self.file_offset(durable)) {
             // Retried at the next poll; until then nothing is synced.
             self.log_write_error(&format!(
                 "Could not cut the unsynced AOF tail after the failed fsync: ftruncate: {}",

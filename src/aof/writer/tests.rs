@@ -551,3 +551,42 @@ fn subscribe_fires_after_each_sync() {
     w.poll().unwrap();
     assert_eq!(w.stats().unsynced_bytes, 0);
 }
+
+#[test]
+fn switch_file_makes_the_old_file_durable_and_continues_offsets() {
+    let (mut w, old, _log) = open(FsyncPolicy::Always);
+    w.append_command(0, 0, &set(1));
+    w.flush().unwrap();
+    let before_switch = w.appended_end();
+    w.append_command(0, 0, &set(2));
+    let gate = w.gate(before_switch);
+    let new = Arc::new(SimFile::new());
+    w.switch_file(new.clone()).unwrap();
+    // Everything appended before the switch is in the old file and durable there.
+    assert_eq!(ids(&old.crash(CrashMode::DropUnsynced)), vec![1, 2]);
+    wait_until(&mut w, |w| w.is_released(&gate));
+    // New records go to the new file only, starting with SELECT, at continuing offsets.
+    let before = w.appended_end();
+    assert!(before >= gate.seen);
+    w.append_command(0, 0, &set(3));
+    let gate = w.gate(before);
+    w.flush().unwrap();
+    wait_until(&mut w, |w| w.is_released(&gate));
+    let contents = new.crash(CrashMode::DropUnsynced);
+    assert!(contents.starts_with(b"*2\r\n$6\r\nSELECT\r\n"));
+    assert_eq!(ids(&contents), vec![3]);
+    assert_eq!(ids(&old.contents()), vec![1, 2]);
+    assert_eq!(w.stats().file_size, contents.len() as u64);
+}
+
+#[test]
+fn switch_file_is_refused_while_a_write_error_is_unresolved() {
+    let (mut w, old, _log) = open(FsyncPolicy::EverySec);
+    old.fail_writes(Some(libc::ENOSPC));
+    w.append_command(0, 0, &set(1));
+    w.flush().unwrap();
+    assert!(w.switch_file(Arc::new(SimFile::new())).is_err());
+    old.fail_writes(None);
+    w.flush().unwrap();
+    assert_eq!(ids(&old.contents()), vec![1]);
+}
