@@ -7,6 +7,7 @@
 pub mod blocking;
 pub mod client;
 pub mod connection;
+pub mod fork;
 pub mod info;
 pub mod persist;
 pub mod pubsub;
