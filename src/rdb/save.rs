@@ -87,7 +87,7 @@ pub fn save<W: Write>(
             }
             write_key_value(&mut sink, key.as_bytes(), value)?;
             written += 1;
-            if written % PROGRESS_EVERY == 0 {
+            if written.is_multiple_of(PROGRESS_EVERY) {
                 progress(written);
             }
         }
