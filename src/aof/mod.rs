@@ -23,6 +23,7 @@ pub mod loader;
 pub mod manifest;
 pub mod names;
 pub mod record;
+pub mod rewrite;
 pub mod writer;
 
 use std::sync::Mutex;

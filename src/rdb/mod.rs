@@ -8,6 +8,7 @@
 //! file syscalls, and the AOF loader can continue with RESP after an RDB preamble.
 
 pub mod crc64;
+pub mod save;
 
 /// The version aofd writes: redis-server 7.0 writes and accepts 10 (7.2 writes 11, which 7.0
 /// refuses).
