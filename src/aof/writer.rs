@@ -213,20 +213,38 @@ impl AofWriter {
         cfg: &WriterConfig,
         log: Arc<dyn AofLogger>,
     ) -> std::io::Result<AofWriter> {
+        Self::open_at(file, cfg, log, 0)
+    }
+
+    /// [`Self::open`] with stream offsets starting at `stream_start` instead of 0: a writer that
+    /// replaces an earlier one (the AOF turned on again) continues its offsets, so a gate a
+    /// connection took from the earlier writer can never wait for an offset the new one has
+    /// already passed or will only reach by accident.
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn open_at(
+        file: Arc<dyn AofFile>,
+        cfg: &WriterConfig,
+        log: Arc<dyn AofLogger>,
+        stream_start: u64,
+    ) -> std::io::Result<AofWriter> {
         let file_base = file.len()?;
         file.fdatasync()?;
         let worker = FsyncWorker::spawn(Arc::clone(&file), cfg.policy, cfg.everysec_interval)?;
+        worker.shared().set_written(stream_start);
+        worker.shared().set_durable(stream_start);
         Ok(AofWriter {
             file,
             worker,
             log,
             encoder: RecordEncoder::new(cfg.timestamps),
             buf: Vec::with_capacity(64 * 1024),
-            written: 0,
+            written: stream_start,
             file_base,
-            stream_base: 0,
+            stream_base: stream_start,
             retained: Vec::new(),
-            retained_from: 0,
+            retained_from: stream_start,
             samples: VecDeque::new(),
             write_errno: None,
             last_error_log: None,
@@ -470,6 +488,11 @@ impl AofWriter {
         }
         self.log
             .log(LogLevel::Notice, "Calling fsync() on the AOF file.");
+        self.sync_written()
+    }
+
+    /// fdatasyncs what is written on the calling thread and publishes it as durable.
+    fn sync_written(&mut self) -> Result<(), String> {
         let target = self.written;
         match self.file.fdatasync() {
             Ok(()) => {
@@ -503,7 +526,11 @@ impl AofWriter {
             return Err(reason);
         }
         let len = file.len().map_err(|e| io_strerror(&e))?;
-        self.sync_now()?;
+        self.flush().map_err(|e| e.message)?;
+        if let Some(reason) = self.misconf() {
+            return Err(reason);
+        }
+        self.sync_written()?;
         self.worker.set_file(Arc::clone(&file));
         self.file = file;
         self.file_base = len;

@@ -231,11 +231,10 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if ctx.srv.loading && new.appendonly != ctx.srv.config.appendonly {
         return Err(super::error::LOADING);
     }
-    crate::server::persist::check_config_change(ctx.srv, &new)
-        .map_err(|(name, reason)| set_failed(name, &reason))?;
     apply_runtime(&ctx.srv.config, &mut new)?;
     let old = std::mem::replace(&mut ctx.srv.config, new);
-    crate::server::persist::apply_config_change(ctx.srv, &old);
+    crate::server::persist::apply_config_change(ctx.srv, &old, ctx.in_exec)
+        .map_err(|(name, reason)| set_failed(name, &reason))?;
     ctx.out.ok();
     Ok(())
 }

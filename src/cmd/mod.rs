@@ -14,6 +14,7 @@ pub mod connection;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod persistence;
 pub mod pubsub;
 pub mod random;
 pub mod scan;
@@ -52,7 +53,7 @@ fn families() -> [&'static [CommandSpec]; 12] {
         transaction::COMMANDS,
         pubsub::COMMANDS,
         config::COMMANDS,
-        &[],
+        persistence::COMMANDS,
     ]
 }
 

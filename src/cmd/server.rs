@@ -1,5 +1,5 @@
 //! Server commands: COMMAND (introspection of the command table), INFO, DBSIZE, FLUSHDB,
-//! FLUSHALL, TIME, LASTSAVE, SHUTDOWN and DEBUG.
+//! FLUSHALL, TIME, SHUTDOWN and DEBUG.
 //!
 //! COMMAND answers from the table itself (`cmd::all_commands`), so a command added to any family
 //! shows up here without further work; ACL categories are derived from flags and group the way
@@ -84,16 +84,6 @@ pub const COMMANDS: &[CommandSpec] = &[
         "2.6.0",
         "Returns the server time.",
         time,
-    ),
-    command(
-        "lastsave",
-        1,
-        LOADING | STALE | FAST,
-        (0, 0, 0),
-        "server",
-        "1.0.0",
-        "Returns the Unix timestamp of the last successful save to disk.",
-        lastsave,
     ),
     command(
         "shutdown",
@@ -573,7 +563,7 @@ fn command_help(ctx: &mut Ctx<'_>, _a: &[Bytes]) -> CmdResult {
 }
 
 // ---------------------------------------------------------------------------------------------
-// INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, LASTSAVE
+// INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME
 
 fn info_cmd(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
     let text = info::generate(ctx.srv, ctx.id, &a[1..]);
@@ -638,20 +628,14 @@ fn time(ctx: &mut Ctx<'_>, _a: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn lastsave(ctx: &mut Ctx<'_>, _a: &[Bytes]) -> CmdResult {
-    // No snapshot has been saved yet: Redis reports the start time until the first save.
-    let at = info::start_unix_secs(ctx.srv);
-    ctx.out.int(at);
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------------
 // SHUTDOWN
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. The caller gets no reply: the connection
 /// closes as the server stops, as with Redis.
 fn shutdown(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
-    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    let (mut nosave, mut save, mut abort, mut other, mut force) =
+        (false, false, false, false, false);
     for arg in &a[1..] {
         if args::is(arg, "nosave") {
             nosave = true;
@@ -659,8 +643,11 @@ fn shutdown(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
             save = true;
         } else if args::is(arg, "abort") {
             abort = true;
-        } else if args::is(arg, "now") || args::is(arg, "force") {
+        } else if args::is(arg, "now") {
             other = true;
+        } else if args::is(arg, "force") {
+            other = true;
+            force = true;
         } else {
             return Err(SYNTAX);
         }
@@ -673,10 +660,22 @@ fn shutdown(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         return Err(CmdError::fixed("ERR No shutdown in progress."));
     }
     tracing::warn!("User requested shutdown...");
-    if save {
-        tracing::warn!("SAVE requested, but there is no RDB persistence: no snapshot is written.");
+    // Redis `prepareForShutdown`: stop a running child, then save when asked to or when save
+    // points are configured; a failed save cancels the shutdown unless FORCE.
+    let srv = &mut *ctx.srv;
+    crate::server::rewrite::kill(srv);
+    crate::server::rdbsave::kill(srv);
+    if save || (!nosave && !srv.config.save.is_empty()) {
+        tracing::info!("Saving the final RDB snapshot before exiting.");
+        if crate::server::rdbsave::save_here(srv).is_err() && !force {
+            tracing::warn!("Error trying to save the DB, can't exit.");
+            return Err(CmdError::fixed(
+                "ERR Errors trying to SHUTDOWN. Check logs.",
+            ));
+        }
     }
-    ctx.srv.request_shutdown();
+    srv.shutdown_prepared = true;
+    srv.request_shutdown();
     Ok(())
 }
 

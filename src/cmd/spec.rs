@@ -47,6 +47,8 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 15;
     /// Key arguments cannot be found from first/last/step alone (COMMAND INFO `movablekeys`).
     pub const MOVABLE_KEYS: u32 = 1 << 16;
+    /// Not allowed during an asynchronous (replica) load.
+    pub const NO_ASYNC_LOADING: u32 = 1 << 17;
 
     /// Every flag with the name COMMAND INFO gives it.
     pub const NAMES: &[(u32, &str)] = &[
@@ -64,6 +66,7 @@ pub mod flags {
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
         (MOVABLE_KEYS, "movablekeys"),

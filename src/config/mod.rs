@@ -123,8 +123,13 @@ pub struct Config {
     pub aof_rewrite_incremental_fsync: bool,
     /// Keep history files after a rewrite instead of deleting them.
     pub aof_disable_auto_gc: bool,
-    /// RDB save points (seconds, changes); stored and reported, RDB is not written.
+    /// RDB save points (seconds, changes): BGSAVE when that many changes happened within that
+    /// many seconds.
     pub save: Vec<(u64, u64)>,
+    /// The RDB file's name, in `dir` (SAVE, BGSAVE, save points, loading without the AOF).
+    pub dbfilename: String,
+    /// fsync every 4 MB while saving an RDB file.
+    pub rdb_save_incremental_fsync: bool,
     /// The configuration file the server was started with (absolute), for CONFIG REWRITE.
     pub config_file: Option<PathBuf>,
 }
@@ -163,6 +168,8 @@ impl Default for Config {
             aof_rewrite_incremental_fsync: true,
             aof_disable_auto_gc: false,
             save: vec![(3600, 1), (300, 100), (60, 10000)],
+            dbfilename: "dump.rdb".to_string(),
+            rdb_save_incremental_fsync: true,
             config_file: None,
         }
     }

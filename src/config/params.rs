@@ -264,6 +264,15 @@ fn plain_name(
     Ok(name)
 }
 
+/// Redis `isValidDBfilename`.
+fn validate_dbfilename(name: &str) -> Result<(), &'static str> {
+    if names::is_base_name(name) {
+        Ok(())
+    } else {
+        Err("dbfilename can't be a path, just a filename")
+    }
+}
+
 /// A boolean row.
 macro_rules! boolean {
     ($name:literal, $field:ident, $mutable:expr) => {
@@ -520,6 +529,23 @@ pub static PARAMS: &[Param] = &[
         true
     ),
     boolean!("aof-disable-auto-gc", aof_disable_auto_gc, true),
+    Param {
+        name: "dbfilename",
+        aliases: &[],
+        kind: Kind::Str,
+        mutable: true,
+        protected: true,
+        get: |c| c.dbfilename.as_bytes().to_vec(),
+        set: |c, a| {
+            c.dbfilename = plain_name(a, validate_dbfilename)?;
+            Ok(())
+        },
+    },
+    boolean!(
+        "rdb-save-incremental-fsync",
+        rdb_save_incremental_fsync,
+        true
+    ),
     memory!(
         "client-query-buffer-limit",
         client_query_buffer_limit,

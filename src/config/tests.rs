@@ -262,3 +262,10 @@ fn toml_syntax_errors_name_the_file() {
     assert!(e.reason.starts_with(&format!("{toml}: ")), "{e}");
     assert!(e.reason.contains("line 1"), "{e}");
 }
+
+#[test]
+fn default_save_points_are_redis_7_0s() {
+    let c = Config::default();
+    assert_eq!(c.save, vec![(3600, 1), (300, 100), (60, 10000)]);
+    assert_eq!(c.dbfilename, "dump.rdb");
+}

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use super::background::ChildKind;
 use super::client::{ClientId, Peer};
 use super::state::{random_u64, ServerState};
 
@@ -38,7 +39,7 @@ const SECTIONS: &[(&str, bool)] = &[
 /// INFO `aof_enabled`: the AOF is on, and loading is over (Redis shows 0 while loading, because
 /// loading switches its AOF state off meanwhile).
 fn aof_enabled(srv: &ServerState) -> bool {
-    srv.aof.writer.is_some()
+    srv.aof.writer.is_some() || srv.aof.wait_rewrite
 }
 
 /// The unix time (seconds) the server started at; LASTSAVE reports it while no save has run.
@@ -211,6 +212,11 @@ struct MemoryUse {
     rss: u64,
 }
 
+/// Bytes the allocator has handed out (INFO `used_memory`).
+pub fn used_memory() -> u64 {
+    memory_use().allocated
+}
+
 fn memory_use() -> MemoryUse {
     // SAFETY: mallinfo2 takes no arguments and only reads the allocator's statistics.
     let info = unsafe { libc::mallinfo2() };
@@ -351,31 +357,82 @@ fn persistence(srv: &ServerState, out: &mut String) {
     out.push_str("# Persistence\r\n");
     field!(out, "loading", u8::from(srv.loading));
     field!(out, "async_loading", 0);
-    field!(out, "current_cow_peak", 0);
-    field!(out, "current_cow_size", 0);
-    field!(out, "current_cow_size_age", 0);
-    field!(out, "current_fork_perc", "0.00");
-    field!(out, "current_save_keys_processed", 0);
-    field!(out, "current_save_keys_total", 0);
+    let child = srv.background.child.as_ref();
+    field!(out, "current_cow_peak", child.map_or(0, |c| c.cow_peak));
+    field!(out, "current_cow_size", child.map_or(0, |c| c.cow));
+    field!(
+        out,
+        "current_cow_size_age",
+        child
+            .and_then(|c| c.cow_at)
+            .map_or(0, |at| at.elapsed().as_secs())
+    );
+    field!(
+        out,
+        "current_fork_perc",
+        format!("{:.2}", srv.background.fork_perc())
+    );
+    field!(
+        out,
+        "current_save_keys_processed",
+        child.map_or(0, |c| c.keys_done)
+    );
+    field!(
+        out,
+        "current_save_keys_total",
+        child.map_or(0, |c| c.keys_total)
+    );
+    let rdb = &srv.rdb;
+    let rdb_child = child.filter(|c| c.kind == ChildKind::RdbSave);
+    let aof_child = child.filter(|c| c.kind == ChildKind::AofRewrite);
     field!(out, "rdb_changes_since_last_save", srv.stats.dirty);
-    field!(out, "rdb_bgsave_in_progress", 0);
-    field!(out, "rdb_last_save_time", start_unix_secs(srv));
-    field!(out, "rdb_last_bgsave_status", "ok");
-    field!(out, "rdb_last_bgsave_time_sec", -1);
-    field!(out, "rdb_current_bgsave_time_sec", -1);
-    field!(out, "rdb_saves", 0);
-    field!(out, "rdb_last_cow_size", 0);
-    field!(out, "rdb_last_load_keys_expired", 0);
-    field!(out, "rdb_last_load_keys_loaded", 0);
+    field!(out, "rdb_bgsave_in_progress", u8::from(rdb_child.is_some()));
+    field!(out, "rdb_last_save_time", rdb.last_save);
+    field!(
+        out,
+        "rdb_last_bgsave_status",
+        if rdb.last_bgsave_ok { "ok" } else { "err" }
+    );
+    field!(out, "rdb_last_bgsave_time_sec", rdb.last_bgsave_time_sec);
+    field!(
+        out,
+        "rdb_current_bgsave_time_sec",
+        rdb_child.map_or(-1, |c| c.started.elapsed().as_secs() as i64)
+    );
+    field!(out, "rdb_saves", rdb.saves);
+    field!(out, "rdb_last_cow_size", rdb.last_cow);
+    field!(
+        out,
+        "rdb_last_load_keys_expired",
+        rdb.last_load_keys_expired
+    );
+    field!(out, "rdb_last_load_keys_loaded", rdb.last_load_keys_loaded);
     let aof = aof_enabled(srv);
+    let rw = &srv.rewrite;
     field!(out, "aof_enabled", u8::from(aof));
-    field!(out, "aof_rewrite_in_progress", 0);
-    field!(out, "aof_rewrite_scheduled", 0);
-    field!(out, "aof_last_rewrite_time_sec", -1);
-    field!(out, "aof_current_rewrite_time_sec", -1);
-    field!(out, "aof_last_bgrewrite_status", "ok");
-    field!(out, "aof_rewrites", 0);
-    field!(out, "aof_rewrites_consecutive_failures", 0);
+    field!(
+        out,
+        "aof_rewrite_in_progress",
+        u8::from(aof_child.is_some())
+    );
+    field!(out, "aof_rewrite_scheduled", u8::from(rw.scheduled));
+    field!(out, "aof_last_rewrite_time_sec", rw.last_time_sec);
+    field!(
+        out,
+        "aof_current_rewrite_time_sec",
+        aof_child.map_or(-1, |c| c.started.elapsed().as_secs() as i64)
+    );
+    field!(
+        out,
+        "aof_last_bgrewrite_status",
+        if rw.last_ok { "ok" } else { "err" }
+    );
+    field!(out, "aof_rewrites", rw.attempts);
+    field!(
+        out,
+        "aof_rewrites_consecutive_failures",
+        rw.consecutive_failures
+    );
     field!(
         out,
         "aof_last_write_status",
@@ -385,7 +442,7 @@ fn persistence(srv: &ServerState, out: &mut String) {
             "err"
         }
     );
-    field!(out, "aof_last_cow_size", 0);
+    field!(out, "aof_last_cow_size", rw.last_cow);
     field!(out, "module_fork_in_progress", 0);
     field!(out, "module_fork_last_cow_size", 0);
     // Redis prints these six when `appendonly` is configured on (even while loading), then the
@@ -432,8 +489,8 @@ fn stats(srv: &ServerState, out: &mut String) {
     field!(out, "pubsub_channels", srv.pubsub.channels.len());
     field!(out, "pubsub_patterns", srv.pubsub.patterns.len());
     field!(out, "pubsubshard_channels", 0);
-    field!(out, "latest_fork_usec", 0);
-    field!(out, "total_forks", 0);
+    field!(out, "latest_fork_usec", srv.background.latest_fork_usec);
+    field!(out, "total_forks", srv.background.total_forks);
     field!(out, "migrate_cached_sockets", 0);
     field!(out, "slave_expires_tracked_keys", 0);
     field!(out, "active_defrag_hits", 0);

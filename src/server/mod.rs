@@ -4,13 +4,18 @@
 //! 0 resolves), then moves them to a new thread that runs a current-thread tokio runtime. That
 //! thread owns the `ServerState`; every connection task runs on it.
 
+pub mod background;
 pub mod blocking;
 pub mod client;
 pub mod connection;
+pub mod failpoint;
 pub mod fork;
 pub mod info;
 pub mod persist;
 pub mod pubsub;
+pub mod rdbsave;
+pub mod rewrite;
+pub mod snapshot;
 pub mod state;
 pub mod stats;
 pub mod watch;
@@ -183,6 +188,7 @@ async fn run(
     }
     tokio::task::spawn_local(background_cycle(state.clone(), hz));
     tokio::task::spawn_local(persist::flusher(state.clone()));
+    tokio::task::spawn_local(background::supervisor(state.clone()));
 
     // As Redis: the listeners are up while the dataset loads (clients get -LOADING), and
     // "Ready to accept connections" comes once it is loaded.
@@ -243,6 +249,7 @@ async fn drain(state: &Rc<RefCell<ServerState>>) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let mut st = state.borrow_mut();
+    final_save(&mut st);
     // Whatever the policy, everything appended is written and fdatasync'ed before exiting
     // (Redis's prepareForShutdown logs "Calling fsync() on the AOF file.").
     st.aof.stop();
@@ -250,6 +257,24 @@ async fn drain(state: &Rc<RefCell<ServerState>>) {
         let _ = std::fs::remove_file(path);
     }
     tracing::warn!("Redis is now ready to exit, bye bye...");
+}
+
+/// Redis `prepareForShutdown` for a shutdown that SHUTDOWN did not prepare (a signal, the
+/// embedding program): stops a running child, removing its temp files, and saves the RDB file
+/// when save points are configured.
+fn final_save(st: &mut ServerState) {
+    if st.shutdown_prepared {
+        return;
+    }
+    st.shutdown_prepared = true;
+    rewrite::kill(st);
+    rdbsave::kill(st);
+    if !st.config.save.is_empty() && !st.loading {
+        tracing::info!("Saving the final RDB snapshot before exiting.");
+        if rdbsave::save_here(st).is_err() {
+            tracing::warn!("Error trying to save the DB, exiting anyway.");
+        }
+    }
 }
 
 /// Runs the periodic work (Redis `serverCron` subset): active expiry, and once a second the
@@ -275,6 +300,10 @@ async fn background_cycle(state: Rc<RefCell<ServerState>>, hz: u32) {
         let period = Duration::from_millis(u64::from(1000 / hz));
         // A quarter of the period, like Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC.
         st.active_expire_cycle(period / 4);
+        if !st.loading {
+            rewrite::cron(&mut st);
+            rdbsave::cron(&mut st);
+        }
         if st.aof.writer.is_some() {
             if last_aof_tick.elapsed() >= Duration::from_secs(1) {
                 last_aof_tick = std::time::Instant::now();

@@ -87,7 +87,14 @@ pub struct Persistence {
     pub loading: Option<LoadingInfo>,
     /// Bytes of the BASE and every INCR but the open one (`aof_current_size` minus the open
     /// INCR's length).
-    static_size: u64,
+    pub static_size: u64,
+    /// Redis's `AOF_WAIT_REWRITE`: `appendonly yes` was set at runtime and the AOF is on once
+    /// the rewrite writing its first BASE succeeds (meanwhile the writer, if any, appends to
+    /// `temp-<appendfilename>.incr`).
+    pub wait_rewrite: bool,
+    /// Where the next writer's stream offsets start (the last writer's end): offsets are
+    /// monotonic over the server's life, so a gate taken from one writer stays valid.
+    pub next_stream: u64,
     /// `aof_base_size`: the BASE's size at load (0 on a fresh start, as in Redis).
     pub base_size: u64,
     /// Bumped after every flush on the data thread, so replies waiting for "written" wake.
@@ -106,6 +113,8 @@ impl Persistence {
             writer: None,
             loading: None,
             static_size: 0,
+            wait_rewrite: false,
+            next_stream: 0,
             base_size: 0,
             flushed: watch::channel(0).0,
             flush_wake: Rc::new(Notify::new()),
@@ -183,6 +192,7 @@ impl Persistence {
     /// Everything appended before is then durable, so replies waiting on it may all leave.
     pub fn stop(&mut self) {
         if let Some(mut w) = self.writer.take() {
+            self.next_stream = w.appended_end();
             if let Err(e) = w.shutdown() {
                 tracing::warn!("{e}");
             }
@@ -207,32 +217,40 @@ pub fn policy(fsync: AppendFsync) -> FsyncPolicy {
     }
 }
 
-/// Applies a CONFIG SET of the persistence parameters, after the new values were parsed and
-/// before they replace the old ones.
+/// Applies the effects of a CONFIG SET of the persistence parameters, after the new values
+/// replaced the old ones: `appendonly` (Redis `stopAppendOnly` / `startAppendOnly`),
+/// `appendfsync`, `aof-timestamp-enabled`.
 ///
 /// # Errors
-/// The message for `CONFIG SET failed (...) - <message>`: `appendonly yes` at runtime needs the
-/// AOF rewrite, which aofd does not have yet.
-pub fn check_config_change(srv: &ServerState, new: &Config) -> Result<(), (&'static str, String)> {
-    if new.appendonly && !srv.config.appendonly {
-        return Err((
-            "appendonly",
-            "turning the AOF on at runtime needs an AOF rewrite, which this version of aofd \
-             cannot do yet: set appendonly yes in the configuration and restart"
-                .to_string(),
-        ));
-    }
-    Ok(())
-}
-
-/// Applies the effects of a CONFIG SET that passed [`check_config_change`].
-pub fn apply_config_change(srv: &mut ServerState, old: &Config) {
+/// The parameter and message for `CONFIG SET failed (...) - <message>` when the AOF could not
+/// be turned on (`appendonly` is then back to `no`).
+pub fn apply_config_change(
+    srv: &mut ServerState,
+    old: &Config,
+    in_exec: bool,
+) -> Result<(), (&'static str, String)> {
     let new = &srv.config;
     let (appendonly, fsync, ts) = (new.appendonly, new.appendfsync, new.aof_timestamp_enabled);
     if old.appendonly && !appendonly {
         srv.aof.stop();
+        let was_waiting = std::mem::replace(&mut srv.aof.wait_rewrite, false);
+        super::rewrite::kill(srv);
+        srv.rewrite.scheduled = false;
+        if was_waiting {
+            let _ = std::fs::remove_file(srv.aof.aof_dir.join(srv.aof.names.temp_incr()));
+        }
         tracing::info!("AOF turned off by CONFIG SET appendonly no.");
-        return;
+        return Ok(());
+    }
+    if !old.appendonly && appendonly {
+        if super::rewrite::start_appendonly(srv, in_exec).is_err() {
+            srv.config.appendonly = false;
+            return Err((
+                "appendonly",
+                "Unable to turn on AOF. Check server logs.".to_string(),
+            ));
+        }
+        return Ok(());
     }
     if let Some(w) = srv.aof.writer.as_mut() {
         if old.appendfsync != fsync {
@@ -243,6 +261,7 @@ pub fn apply_config_change(srv: &mut ServerState, old: &Config) {
             w.set_timestamps(ts);
         }
     }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -710,10 +729,11 @@ pub fn info_aof_fields(srv: &ServerState, out: &mut String) {
     let buffer = stats.as_ref().map_or(0, |s| s.buffer_len);
     let _ = write!(
         out,
-        "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\n\
+        "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\n\
          aof_buffer_length:{buffer}\r\naof_pending_bio_fsync:{}\r\naof_delayed_fsync:0\r\n",
         srv.aof.current_size(),
         srv.aof.base_size,
+        u8::from(srv.rewrite.scheduled),
         stats.as_ref().map_or(0, |s| u8::from(s.fsync_in_flight)),
     );
 }

@@ -13,10 +13,13 @@ use bytes::Bytes;
 use crate::config::Config;
 use crate::db::{Db, Key};
 
+use super::background::Background;
 use super::blocking::Blocking;
 use super::client::{Client, ClientId};
 use super::persist::Persistence;
 use super::pubsub::PubSub;
+use super::rdbsave::RdbState;
+use super::rewrite::RewriteState;
 use super::stats::Stats;
 use super::watch::Watches;
 
@@ -45,6 +48,8 @@ pub struct ServerState {
     pub active_expire_enabled: bool,
     /// Set by SHUTDOWN or a signal: the listeners stop and the process exits.
     pub shutdown_requested: bool,
+    /// SHUTDOWN already stopped the child and saved (or skipped saving) the RDB file.
+    pub shutdown_prepared: bool,
     /// The database the next active-expire pass starts with.
     pub expire_cursor: usize,
     /// Notified by SHUTDOWN to stop the server.
@@ -54,6 +59,12 @@ pub struct ServerState {
     pub loading: bool,
     /// AOF persistence: the writer, loading progress, sizes.
     pub aof: Persistence,
+    /// The background child (AOF rewrite or RDB save) and fork counters.
+    pub background: Background,
+    /// The AOF rewrite's state and records.
+    pub rewrite: RewriteState,
+    /// RDB snapshots' state.
+    pub rdb: RdbState,
     /// Nesting depth of `cmd::call` (Redis's execution units): what is propagated while it is
     /// non-zero is collected in `prop_pending` and written as one unit when it drops to 0.
     pub prop_depth: u32,
@@ -78,10 +89,14 @@ impl ServerState {
             started: Instant::now(),
             active_expire_enabled: true,
             shutdown_requested: false,
+            shutdown_prepared: false,
             expire_cursor: 0,
             shutdown_notify: None,
             loading: false,
             aof,
+            background: Background::default(),
+            rewrite: RewriteState::default(),
+            rdb: RdbState::new(unix_secs()),
             prop_depth: 0,
             prop_pending: Vec::new(),
         }

@@ -27,6 +27,9 @@ impl TestServer {
         let mut config = Config::default();
         config.bind = vec!["127.0.0.1".to_string()];
         config.enable_debug_command = aofd::config::EnableDebug::Yes;
+        // No save points: an in-process server's `dir` is the test's working directory, where
+        // a save at shutdown would leave a dump.rdb. Tests of RDB saving set their own `dir`.
+        config.save = Vec::new();
         adjust(&mut config);
         let running = server::start(
             config,

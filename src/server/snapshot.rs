@@ -1,0 +1,188 @@
+//! What a forked child does (see `fork.rs` for the rules it lives by): serialize the dataset it
+//! inherited — as an RDB file or a RESP AOF BASE — into a temp file, make it durable, rename it
+//! into place, report progress and its copy-on-write size, and return its exit status.
+//!
+//! The same body serves the AOF rewrite (`temp-rewriteaof-<pid>.aof`, renamed to
+//! `temp-rewriteaof-bg-<pid>.aof` for the parent to pick up) and BGSAVE (`temp-<pid>.rdb`,
+//! renamed over `dbfilename`).
+
+use std::cell::Cell;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::db::Db;
+
+use super::fork::{private_dirty_bytes, ChildMsg, ChildPipe};
+
+/// With `aof-rewrite-incremental-fsync` / `rdb-save-incremental-fsync`, the file is
+/// fdatasync'ed every this many bytes (Redis's `REDIS_AUTOSYNC_BYTES`), so the kernel never
+/// holds a huge dirty backlog that would stall the parent's own AOF fsyncs.
+pub const AUTOSYNC_BYTES: u64 = 4 * 1024 * 1024;
+
+/// How often progress is reported.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+/// How often the copy-on-write size is measured while writing.
+const COW_EVERY: Duration = Duration::from_secs(1);
+
+/// Writes are gathered to this size before each `write(2)`.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// The format of the snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// RDB version 10; `aof_base` sets the `aof-base` aux field (an AOF BASE, not a dump.rdb).
+    Rdb { aof_base: bool },
+    /// RESP commands (`aof-use-rdb-preamble no`), with a `#TS:` line first when timestamps
+    /// are on.
+    Resp { timestamps: bool },
+}
+
+/// One snapshot to write.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// What to write.
+    pub format: Format,
+    /// The file written first.
+    pub temp: PathBuf,
+    /// Where the finished, durable file is renamed to.
+    pub dest: PathBuf,
+    /// fdatasync every [`AUTOSYNC_BYTES`].
+    pub incremental_fsync: bool,
+    /// Unix time of the snapshot (RDB `ctime`, the `#TS:` line).
+    pub now_secs: i64,
+    /// RDB `used-mem`.
+    pub used_mem: u64,
+}
+
+/// The file being written, counting bytes and syncing incrementally when asked.
+struct Sink<'a> {
+    file: File,
+    buf: Vec<u8>,
+    written: &'a Cell<u64>,
+    synced_at: u64,
+    incremental_fsync: bool,
+}
+
+impl Sink<'_> {
+    fn write_out(&mut self) -> io::Result<()> {
+        self.file.write_all(&self.buf)?;
+        self.written
+            .set(self.written.get().saturating_add(self.buf.len() as u64));
+        self.buf.clear();
+        if self.incremental_fsync && self.written.get() - self.synced_at >= AUTOSYNC_BYTES {
+            self.file.sync_data()?;
+            self.synced_at = self.written.get();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<()> {
+        self.write_out()?;
+        self.file.sync_all()
+    }
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= WRITE_CHUNK {
+            self.write_out()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_out()
+    }
+}
+
+/// The child's body: writes `job` from `dbs` and returns the exit status (0 on success, 1 on
+/// any error, after removing the temp file).
+pub fn run(job: &Job, dbs: &[Db], pipe: &ChildPipe) -> i32 {
+    match write(job, dbs, &mut |msg| pipe.send(msg)) {
+        Ok(()) => 0,
+        Err(_) => {
+            let _ = std::fs::remove_file(&job.temp);
+            1
+        }
+    }
+}
+
+/// Writes `job` from `dbs` in this process (SAVE, the save at shutdown, DEBUG RELOAD), which
+/// blocks the caller for the whole save, as Redis's `rdbSave` does.
+///
+/// # Errors
+/// Creating, writing, syncing or renaming the file failed; the temp file is removed.
+pub fn write_here(job: &Job, dbs: &[Db]) -> io::Result<()> {
+    write(job, dbs, &mut |_| {}).inspect_err(|_| {
+        let _ = std::fs::remove_file(&job.temp);
+    })
+}
+
+fn write(job: &Job, dbs: &[Db], report: &mut dyn FnMut(ChildMsg)) -> io::Result<()> {
+    let total: u64 = dbs.iter().map(|db| db.len() as u64).sum();
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(&job.temp)?;
+    let written = Cell::new(0u64);
+    let mut sink = Sink {
+        file,
+        buf: Vec::with_capacity(WRITE_CHUNK + 64 * 1024),
+        written: &written,
+        synced_at: 0,
+        incremental_fsync: job.incremental_fsync,
+    };
+    let mut last_report = Instant::now();
+    let mut last_cow = Instant::now();
+    let mut progress = |keys: u64| {
+        if last_report.elapsed() < PROGRESS_EVERY {
+            return;
+        }
+        last_report = Instant::now();
+        report(ChildMsg::Progress {
+            keys,
+            total,
+            bytes: written.get(),
+        });
+        if last_cow.elapsed() >= COW_EVERY {
+            last_cow = Instant::now();
+            report(ChildMsg::Cow {
+                bytes: private_dirty_bytes(),
+            });
+        }
+    };
+    match job.format {
+        Format::Rdb { aof_base } => {
+            let opts = crate::rdb::save::SaveOptions {
+                aof_base,
+                ctime_secs: job.now_secs,
+                used_mem: job.used_mem,
+            };
+            crate::rdb::save::save(&mut sink, dbs, &opts, &mut progress)?;
+        }
+        Format::Resp { timestamps } => {
+            let opts = crate::aof::rewrite::RespBaseOptions {
+                timestamp_secs: timestamps.then_some(job.now_secs),
+            };
+            crate::aof::rewrite::write_resp_base(&mut sink, dbs, &opts, &mut progress)?;
+        }
+    }
+    sink.finish()?;
+    std::fs::rename(&job.temp, &job.dest)?;
+    report(ChildMsg::Progress {
+        keys: total,
+        total,
+        bytes: written.get(),
+    });
+    report(ChildMsg::Cow {
+        bytes: private_dirty_bytes(),
+    });
+    Ok(())
+}
