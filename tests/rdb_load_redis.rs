@@ -1,7 +1,9 @@
 //! The RDB reader against real files: a private `redis-server` 7.0 builds a dataset covering
 //! every type in its small and large encodings, SAVEs it, and `aofd::rdb::load::load` must read
 //! the `dump.rdb` back to exactly what the server reports (values, TTLs, and the encodings the
-//! server itself has after a DEBUG RELOAD of the same file).
+//! server itself has after a DEBUG RELOAD of the same file). And the other way round: strings
+//! compressed by our `lzf::compress` must come back intact through the server's `lzf_decompress`
+//! (RESTORE of a hand-built DUMP payload).
 //!
 //! Runs only with `AOFD_DIFFERENTIAL=1`; then a missing or wrong `redis-server` is a failure.
 
@@ -396,4 +398,61 @@ fn loads_what_redis_saves() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// An RDB length in its smallest encoding.
+fn rdb_len(out: &mut Vec<u8>, n: usize) {
+    if n < 64 {
+        out.push(n as u8);
+    } else if n < 16384 {
+        out.extend_from_slice(&[0x40 | (n >> 8) as u8, n as u8]);
+    } else {
+        out.push(0x80);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+}
+
+#[test]
+fn redis_accepts_our_lzf() {
+    if std::env::var("AOFD_DIFFERENTIAL").ok().as_deref() != Some("1") {
+        eprintln!("skipped: set AOFD_DIFFERENTIAL=1 to check our LZF against redis-server 7.0");
+        return;
+    }
+    procs::check_redis_version().unwrap_or_else(|e| panic!("{e}"));
+    let server = procs::start(&Spec {
+        name: "redis-server",
+        program: "redis-server",
+        args: &procs::redis_args,
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}/", server.port)).unwrap();
+    let mut con = client.get_connection().unwrap();
+
+    let inputs: Vec<Vec<u8>> = vec![
+        b"abcabcabcabcabcabcabcabcabcabc".to_vec(),
+        vec![b'z'; 100_000],
+        b"0123456789".repeat(1000),
+        (0..20_000u32)
+            .map(|i| (i % 251) as u8 ^ (i / 700) as u8)
+            .collect(),
+        (0..5000u64)
+            .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+            .collect(),
+    ];
+    for (i, data) in inputs.iter().enumerate() {
+        let packed = aofd::rdb::lzf::compress(data);
+        // A DUMP payload: the value (a string in the LZF encoding), the RDB version, CRC-64.
+        let mut payload = vec![aofd::rdb::types::STRING, 0xc3];
+        rdb_len(&mut payload, packed.len());
+        rdb_len(&mut payload, data.len());
+        payload.extend_from_slice(&packed);
+        payload.extend_from_slice(&10u16.to_le_bytes());
+        let crc = aofd::rdb::crc64::update(0, &payload);
+        payload.extend_from_slice(&crc.to_le_bytes());
+        let key = format!("lzf{i}");
+        cmd(&mut con, &[b"RESTORE", key.as_bytes(), b"0", &payload]);
+        let got: Vec<u8> =
+            redis::from_redis_value(cmd(&mut con, &[b"GET", key.as_bytes()])).expect("string");
+        assert!(got == *data, "input {i} came back different");
+    }
 }
