@@ -8,7 +8,12 @@
 //! file syscalls, and the AOF loader can continue with RESP after an RDB preamble.
 
 pub mod crc64;
+pub mod intset;
+pub mod listpack;
+pub mod load;
+pub mod lzf;
 pub mod save;
+pub mod ziplist;
 
 /// The version aofd writes: redis-server 7.0 writes and accepts 10 (7.2 writes 11, which 7.0
 /// refuses).
