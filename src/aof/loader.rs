@@ -97,9 +97,15 @@ pub struct AofReader<R> {
 impl<R: BufRead> AofReader<R> {
     /// A reader positioned at offset 0 of `r`.
     pub fn new(r: R) -> Self {
+        Self::at_offset(r, 0)
+    }
+
+    /// A reader whose input starts at byte `offset` of its file (after an RDB preamble), so
+    /// positions and error offsets are file offsets.
+    pub fn at_offset(r: R, offset: u64) -> Self {
         AofReader {
             r,
-            pos: 0,
+            pos: offset,
             line: Vec::with_capacity(64),
         }
     }
@@ -274,6 +280,21 @@ pub trait Replay {
     /// # Errors
     /// The reason loading must stop (e.g. `Unknown command 'FOO'`).
     fn apply(&mut self, db: usize, args: Vec<Vec<u8>>) -> Result<(), String>;
+
+    /// Stores one key read from an RDB BASE or preamble, with its expiry time (unix ms), even
+    /// if that has passed (the key expires later, as in Redis). The default refuses RDB data.
+    ///
+    /// # Errors
+    /// The reason loading must stop.
+    fn load_key(
+        &mut self,
+        _db: usize,
+        _key: Vec<u8>,
+        _value: crate::db::Value,
+        _expire_ms: Option<i64>,
+    ) -> Result<(), String> {
+        Err("this loader does not accept RDB data".to_string())
+    }
 }
 
 impl<F: FnMut(usize, Vec<Vec<u8>>) -> Result<(), String>> Replay for F {
@@ -346,10 +367,15 @@ pub enum LoadError {
         /// `strerror` text.
         reason: String,
     },
-    /// The file starts with `REDIS`: an RDB BASE or preamble, not readable yet.
-    RdbPreamble {
+    /// The RDB BASE or preamble (the file starts with `REDIS`) is corrupt, truncated or holds
+    /// what aofd does not support.
+    Rdb {
         /// File name.
         file: String,
+        /// Offset of the problem.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
     },
     /// Bytes that are not an AOF record.
     Format {
@@ -401,7 +427,7 @@ impl LoadError {
             LoadError::Missing { file, .. }
             | LoadError::Open { file, .. }
             | LoadError::Read { file, .. }
-            | LoadError::RdbPreamble { file }
+            | LoadError::Rdb { file, .. }
             | LoadError::Format { file, .. }
             | LoadError::Truncated { file, .. }
             | LoadError::TruncatedNotLast { file, .. }
@@ -414,6 +440,7 @@ impl LoadError {
     pub fn offset(&self) -> Option<u64> {
         match self {
             LoadError::Format { offset, .. }
+            | LoadError::Rdb { offset, .. }
             | LoadError::Command { offset, .. }
             | LoadError::BadSelect { offset, .. } => Some(*offset),
             LoadError::Truncated { valid_up_to, .. }
@@ -434,11 +461,17 @@ impl LoadError {
             LoadError::Read { file, reason } => vec![format!(
                 "Unrecoverable error reading the append only file {file}: {reason}"
             )],
-            LoadError::RdbPreamble { file } => vec![format!(
-                "The AOF file {file} starts with an RDB preamble (REDIS), which this version of \
-                 aofd cannot load yet. Rewrite the AOF with aof-use-rdb-preamble no \
-                 (CONFIG SET aof-use-rdb-preamble no, then BGREWRITEAOF) in redis-server first."
-            )],
+            LoadError::Rdb {
+                file,
+                offset,
+                reason,
+            } => vec![
+                format!("Error reading the RDB base file {file}, AOF loading aborted"),
+                format!(
+                    "{file} at byte offset {offset}: {reason}. Check it with `aofd check-aof \
+                     {file}`; a file this server wrote is damaged, restore it from a backup."
+                ),
+            ],
             LoadError::Format {
                 file,
                 offset,
@@ -534,12 +567,12 @@ impl<T: Replay> Loader<'_, '_, T> {
             reason: io_strerror(&e),
         };
         let mut r = BufReader::with_capacity(256 * 1024, f);
+        let mut start = 0;
         if r.fill_buf().map_err(read_err)?.starts_with(b"REDIS") {
-            return Err(LoadError::RdbPreamble {
-                file: file.to_string(),
-            });
+            start = self.load_rdb(file, &mut r)?;
         }
-        let mut reader = AofReader::new(r);
+        // After an RDB preamble, the file continues as RESP (Redis reads an old-style tail).
+        let mut reader = AofReader::at_offset(r, start);
         let mut valid_up_to = 0u64;
         let mut valid_before_multi = 0u64;
         let mut queue: Option<Vec<(usize, Vec<Vec<u8>>)>> = None;
@@ -617,6 +650,26 @@ impl<T: Replay> Loader<'_, '_, T> {
         Ok(FileEnd::Clean)
     }
 
+    /// Loads the RDB part of a file into the target (Redis `rdbLoadRio` with
+    /// `RDBFLAGS_AOF_PREAMBLE`: keys whose TTL has passed are kept, to expire later). Returns
+    /// the offset just past it.
+    fn load_rdb(&mut self, file: &str, r: &mut BufReader<File>) -> Result<u64, LoadError> {
+        self.opts
+            .log
+            .log(LogLevel::Notice, "Reading RDB base file on AOF loading...");
+        let opts = crate::rdb::load::LoadOptions {
+            databases: self.opts.databases,
+        };
+        let mut keys = RdbKeys { loader: self };
+        let summary = crate::rdb::load::load(r, &opts, &mut keys).map_err(|e| LoadError::Rdb {
+            file: file.to_string(),
+            offset: e.offset,
+            reason: e.message,
+        })?;
+        self.commands += summary.keys;
+        Ok(summary.bytes)
+    }
+
     fn apply(
         &mut self,
         file: &str,
@@ -632,6 +685,28 @@ impl<T: Replay> Loader<'_, '_, T> {
                 offset,
                 reason,
             })
+    }
+}
+
+/// The RDB reader's view of a [`Loader`]: keys go to [`Replay::load_key`], progress to the
+/// loader's report.
+struct RdbKeys<'l, 'o, 'a, T: Replay> {
+    loader: &'l mut Loader<'o, 'a, T>,
+}
+
+impl<T: Replay> crate::rdb::load::LoadTarget for RdbKeys<'_, '_, '_, T> {
+    fn key(
+        &mut self,
+        db: usize,
+        key: Vec<u8>,
+        value: crate::db::Value,
+        expire_ms: Option<i64>,
+    ) -> Result<(), String> {
+        self.loader.target.load_key(db, key, value, expire_ms)
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        self.loader.report(bytes);
     }
 }
 
@@ -1097,10 +1172,14 @@ mod tests {
              or directory"
         );
 
+        // A truncated RDB BASE is an error naming the file and the offset, never truncated away.
         let f = Fixture::new(b"REDIS0009\xfa", &[]);
         let e = f.load(true).0.unwrap_err();
-        assert!(matches!(e, LoadError::RdbPreamble { .. }));
-        assert!(e.log_lines()[0].contains("appendonly.aof.1.base.aof starts with an RDB preamble"));
+        assert!(matches!(e, LoadError::Rdb { offset: 10, .. }), "{e:?}");
+        assert_eq!(
+            e.log_lines()[0],
+            "Error reading the RDB base file appendonly.aof.1.base.aof, AOF loading aborted"
+        );
 
         let empty = AofManifest::new();
         let log = MemoryLog::new();

@@ -492,7 +492,8 @@ pub struct StartupFiles {
 /// AOF directory; when the manifest lists nothing, writes `F.1.base.aof` holding `base_contents`
 /// (the RESP rewrite of the current, normally empty, dataset; aofd writes RESP BASE files only)
 /// through a temp file, fsync and rename; reopens the last INCR, or creates the next one if there
-/// is none; persists the manifest if it changed. The last INCR is never recreated.
+/// is none; persists the manifest if it changed. The last INCR is never recreated. The BASE's
+/// name says `base_format` (`.rdb` or `.aof`), which `base_contents` must match.
 ///
 /// # Errors
 /// Any failing step, after logging why; Redis exits in that case.
@@ -500,6 +501,7 @@ pub fn open_on_server_start(
     aof_dir: &Path,
     names: &AofNames,
     manifest: &AofManifest,
+    base_format: BaseFormat,
     base_contents: &[u8],
     log: &dyn AofLogger,
 ) -> io::Result<StartupFiles> {
@@ -517,7 +519,7 @@ pub fn open_on_server_start(
     let mut am = manifest.clone();
     let mut dirty = false;
     if am.is_empty() {
-        let (next, base_name) = am.with_new_base(names, BaseFormat::Resp);
+        let (next, base_name) = am.with_new_base(names, base_format);
         write_file_atomically(aof_dir, &base_name, base_contents).inspect_err(|e| {
             log.log(
                 LogLevel::Warning,
@@ -895,7 +897,8 @@ mod tests {
         let log = MemoryLog::new();
         let am = AofManifest::load_from_dir(&aof_dir, &names).unwrap();
         assert!(am.is_empty());
-        let first = open_on_server_start(&aof_dir, &names, &am, b"", &log).unwrap();
+        let first =
+            open_on_server_start(&aof_dir, &names, &am, BaseFormat::Resp, b"", &log).unwrap();
         assert!(first.created_incr);
         assert_eq!(
             log.texts(),
@@ -914,7 +917,8 @@ mod tests {
 
         let log = MemoryLog::new();
         let am = AofManifest::load_from_dir(&aof_dir, &names).unwrap();
-        let again = open_on_server_start(&aof_dir, &names, &am, b"", &log).unwrap();
+        let again =
+            open_on_server_start(&aof_dir, &names, &am, BaseFormat::Resp, b"", &log).unwrap();
         assert!(!again.created_incr);
         assert_eq!(again.incr_size, 14, "the INCR is reopened, not recreated");
         assert_eq!(
@@ -928,7 +932,8 @@ mod tests {
         base_only.curr_incr_seq = 0;
         base_only.persist(&aof_dir, &names, &log).unwrap();
         let am = AofManifest::load_from_dir(&aof_dir, &names).unwrap();
-        let third = open_on_server_start(&aof_dir, &names, &am, b"", &log).unwrap();
+        let third =
+            open_on_server_start(&aof_dir, &names, &am, BaseFormat::Resp, b"", &log).unwrap();
         assert_eq!(third.incr_name, "appendonly.aof.1.incr.aof");
         assert_eq!(third.incr_size, 0);
 

@@ -34,11 +34,12 @@ use crate::aof::file::RealFile;
 use crate::aof::fsync::FsyncPolicy;
 use crate::aof::loader::{load_all, LoadError, LoadOptions, LoadOutcome, LoadStatus, Replay};
 use crate::aof::manifest::{open_on_server_start, AofManifest};
-use crate::aof::names::AofNames;
+use crate::aof::names::{AofNames, BaseFormat};
 use crate::aof::writer::{AofFatal, AofWriter, Gate, WriterConfig};
 use crate::aof::{AofLogger, LogLevel, TracingLog};
 use crate::cmd::{self, CallMode};
 use crate::config::{AppendFsync, Config};
+use crate::db::Value;
 use crate::protocol::{Reply, Resp};
 
 use super::client::{Client, ClientId, Peer};
@@ -348,6 +349,41 @@ impl Replay for Direct<'_> {
         replay_one(self.srv, &mut self.out, db, args);
         Ok(())
     }
+
+    fn load_key(
+        &mut self,
+        db: usize,
+        key: Vec<u8>,
+        value: Value,
+        expire_ms: Option<i64>,
+    ) -> Result<(), String> {
+        store_key(self.srv, db, &key, value, expire_ms);
+        Ok(())
+    }
+}
+
+/// Stores a key read from an RDB file. A key that is already there (only a damaged file can
+/// repeat one) is replaced, with a warning.
+pub fn store_key(
+    srv: &mut ServerState,
+    db: usize,
+    key: &[u8],
+    value: Value,
+    expire_ms: Option<i64>,
+) {
+    let Some(d) = srv.dbs.get_mut(db) else {
+        return;
+    };
+    if d.get(key).is_some() {
+        tracing::warn!(
+            "RDB has duplicated key '{}' in DB {db}; the later value is kept",
+            String::from_utf8_lossy(key)
+        );
+    }
+    d.set(key, value);
+    if let Some(at) = expire_ms {
+        d.set_expire(key, at);
+    }
 }
 
 /// Empties every database, as Redis's `emptyData` (WATCHers of existing keys see a change).
@@ -433,8 +469,8 @@ pub fn reload(srv: &mut ServerState) {
 
 /// What the reading thread sends to the data thread, in file order.
 enum LoadMsg {
-    /// Commands to apply, each with its database.
-    Batch(Vec<(usize, Vec<Vec<u8>>)>),
+    /// Commands and keys to apply, in file order.
+    Batch(Vec<Op>),
     /// A log line from the loader.
     Log(LogLevel, String),
     /// Bytes read so far and in total.
@@ -443,11 +479,19 @@ enum LoadMsg {
     Done(Box<Result<LoadOutcome, LoadError>>),
 }
 
+/// One thing to apply to the dataset.
+enum Op {
+    /// A command from the RESP part, with its database.
+    Command(usize, Vec<Vec<u8>>),
+    /// A key from an RDB BASE: database, key, value, expiry time.
+    Key(usize, Vec<u8>, Value, Option<i64>),
+}
+
 /// The reading thread's side of the channel: commands are batched; a log line or a progress
 /// report first sends the batch before it, so everything arrives in order.
 struct Feed {
     tx: mpsc::Sender<LoadMsg>,
-    batch: Mutex<Vec<(usize, Vec<Vec<u8>>)>>,
+    batch: Mutex<Vec<Op>>,
 }
 
 impl Feed {
@@ -480,9 +524,25 @@ impl Replay for Forward<'_> {
     }
 
     fn apply(&mut self, db: usize, args: Vec<Vec<u8>>) -> Result<(), String> {
+        self.push(Op::Command(db, args))
+    }
+
+    fn load_key(
+        &mut self,
+        db: usize,
+        key: Vec<u8>,
+        value: Value,
+        expire_ms: Option<i64>,
+    ) -> Result<(), String> {
+        self.push(Op::Key(db, key, value, expire_ms))
+    }
+}
+
+impl Forward<'_> {
+    fn push(&mut self, op: Op) -> Result<(), String> {
         let full = match self.0.batch.lock() {
             Ok(mut b) => {
-                b.push((db, args));
+                b.push(op);
                 b.len() >= BATCH
             }
             Err(_) => false,
@@ -526,7 +586,8 @@ pub async fn startup(state: &Rc<RefCell<ServerState>>) -> Result<(), ()> {
         Some(load_in_background(state, &aof_dir, &names, &manifest, truncated_ok, databases).await?)
     };
     let log = TracingLog;
-    let files = match open_on_server_start(&aof_dir, &names, &manifest, b"", &log) {
+    let (base_format, base) = startup_base(&state.borrow());
+    let files = match open_on_server_start(&aof_dir, &names, &manifest, base_format, &base, &log) {
         Ok(files) => files,
         Err(e) => {
             tracing::warn!(
@@ -570,6 +631,30 @@ pub async fn startup(state: &Rc<RefCell<ServerState>>) -> Result<(), ()> {
     st.aof.manifest = files.manifest;
     st.aof.writer = Some(writer);
     Ok(())
+}
+
+/// The BASE a fresh start writes (Redis `aofOpenIfNeededOnServerStart` rewrites the dataset,
+/// normally empty): RDB with `aof-use-rdb-preamble yes`, RESP otherwise.
+fn startup_base(srv: &ServerState) -> (BaseFormat, Vec<u8>) {
+    let mut out = Vec::new();
+    if !srv.config.aof_use_rdb_preamble {
+        let opts = crate::aof::rewrite::RespBaseOptions {
+            timestamp_secs: srv
+                .config
+                .aof_timestamp_enabled
+                .then(super::state::unix_secs),
+        };
+        // Writing into a Vec cannot fail.
+        let _ = crate::aof::rewrite::write_resp_base(&mut out, &srv.dbs, &opts, &mut |_| {});
+        return (BaseFormat::Resp, out);
+    }
+    let opts = crate::rdb::save::SaveOptions {
+        aof_base: true,
+        ctime_secs: super::state::unix_secs(),
+        used_mem: super::info::used_memory(),
+    };
+    let _ = crate::rdb::save::save(&mut out, &srv.dbs, &opts, &mut |_| {});
+    (BaseFormat::Rdb, out)
 }
 
 /// Runs [`load_all`] on a reading thread and applies what it sends, one batch at a time.
@@ -628,8 +713,11 @@ async fn load_in_background(
         match msg {
             LoadMsg::Batch(batch) => {
                 with_aof_client(&mut state.borrow_mut(), |srv| {
-                    for (db, args) in batch {
-                        replay_one(srv, &mut out, db, args);
+                    for op in batch {
+                        match op {
+                            Op::Command(db, args) => replay_one(srv, &mut out, db, args),
+                            Op::Key(db, key, value, at) => store_key(srv, db, &key, value, at),
+                        }
                     }
                 });
                 // Let the clients connected meanwhile be served (Redis's

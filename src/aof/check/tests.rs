@@ -505,7 +505,15 @@ fn redis_server_loads_what_aofd_writes() {
     let names = AofNames::new("appendonly.aof");
     let log = Arc::new(crate::aof::MemoryLog::new());
     let am = AofManifest::load_from_dir(&aof_dir, &names).unwrap();
-    let files = open_on_server_start(&aof_dir, &names, &am, b"", &*log).unwrap();
+    let files = open_on_server_start(
+        &aof_dir,
+        &names,
+        &am,
+        crate::aof::names::BaseFormat::Resp,
+        b"",
+        &*log,
+    )
+    .unwrap();
     let file = Arc::new(RealFile::open_append(&files.incr_path).unwrap());
     let cfg = WriterConfig {
         policy: FsyncPolicy::Always,
