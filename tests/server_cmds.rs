@@ -387,11 +387,16 @@ fn shutdown_stops_the_server_without_a_reply() {
 }
 
 #[test]
-fn shutdown_save_also_stops() {
-    let server = TestServer::start();
+fn shutdown_save_writes_the_rdb_file_then_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap().to_string();
+    let server = TestServer::with_config(|c| c.dir = path);
     let mut raw = server.raw();
+    assert_eq!(raw.call(&["set", "k", "v"]), "+OK\r\n");
     raw.cmd(&["shutdown", "save"]);
     assert_eq!(raw.read_to_close(), b"");
+    let dump = std::fs::read(dir.path().join("dump.rdb")).unwrap();
+    assert!(dump.starts_with(b"REDIS0010"));
 }
 
 const DEBUG_REFUSED: &str = "-ERR DEBUG command not allowed. If the enable-debug-command option \

@@ -10,8 +10,8 @@
 //! file at the first `#TS:` annotation later than `T`.
 //!
 //! Everything goes to standard output, as redis-check-aof prints it; only the fatal manifest
-//! block (a log message in Redis) goes to standard error. Deviation: aofd cannot check RDB
-//! content yet, so an RDB BASE or preamble stops the check with a clear message and exit code 1.
+//! block (a log message in Redis) goes to standard error. An RDB BASE or preamble is checked with
+//! aofd's RDB reader (Redis runs redis-check-rdb on it), then the RESP tail after it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
@@ -302,11 +302,6 @@ impl Checker<'_> {
         if size == 0 {
             return Ok(Verdict::Empty);
         }
-        if preamble {
-            return self.fail(&format!(
-                "aofd check-aof cannot check the RDB preamble of AOF file {name} yet, aborting."
-            ));
-        }
         let writer = match file.try_clone() {
             Ok(w) => w,
             Err(e) => return self.fail(&format!("Failed to read from AOF {name}: {e}")),
@@ -316,6 +311,25 @@ impl Checker<'_> {
             pos: 0,
             eof: false,
         };
+        if preamble {
+            // Redis runs redis-check-rdb on the preamble, then checks the RESP tail after it.
+            self.say("The AOF appears to start with an RDB preamble.");
+            self.say("Checking the RDB preamble to start:");
+            let opts = crate::rdb::load::LoadOptions {
+                databases: usize::MAX,
+            };
+            match crate::rdb::load::load(&mut s.r, &opts, &mut CountKeys) {
+                Ok(summary) => {
+                    self.say(&format!("[info] {} keys read", summary.keys));
+                    self.say("RDB preamble is OK, proceeding with AOF tail...");
+                    s.pos = summary.bytes;
+                }
+                Err(e) => {
+                    self.say(&format!("--- RDB ERROR DETECTED --- {e}"));
+                    return self.fail("RDB preamble of AOF file is not sane, aborting.");
+                }
+            }
+        }
         let path_text = path.display().to_string();
         let mut pos = 0u64;
         let mut multi: i64 = 0;
@@ -598,3 +612,18 @@ fn io_errno_text(e: &io::Error) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The RDB check's target: keys are read, validated by the reader and dropped.
+struct CountKeys;
+
+impl crate::rdb::load::LoadTarget for CountKeys {
+    fn key(
+        &mut self,
+        _db: usize,
+        _key: Vec<u8>,
+        _value: crate::db::Value,
+        _expire_ms: Option<i64>,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+}

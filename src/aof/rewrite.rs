@@ -28,14 +28,12 @@ pub struct RespBaseOptions {
 /// Redis's `AOF_REWRITE_ITEMS_PER_CMD`: elements (or pairs) per RPUSH/SADD/ZADD/HMSET.
 pub const ITEMS_PER_CMD: usize = 64;
 
-/// Keys between two progress callbacks (Redis reports child progress every 1024 keys).
-pub const PROGRESS_EVERY: u64 = 1024;
-
 /// Bytes gathered before one `write_all`.
 const BUF_CAP: usize = 64 * 1024;
 
-/// Writes the RESP BASE of `dbs` (database `j` is `dbs[j]`) to `out`. `progress` is called every
-/// [`PROGRESS_EVERY`] keys with the number of keys written so far (over all databases).
+/// Writes the RESP BASE of `dbs` (database `j` is `dbs[j]`) to `out`. `progress` is called after
+/// every key with the number of keys written so far (over all databases); the caller decides
+/// how often to report it (and, in tests, whether to slow down: `rdb-key-save-delay`).
 ///
 /// # Errors
 /// Whatever `out` returns; the file is then incomplete.
@@ -69,9 +67,7 @@ pub fn write_resp_base<W: Write>(
             }
             flush_if_full(out, &mut buf)?;
             written += 1;
-            if written.is_multiple_of(PROGRESS_EVERY) {
-                progress(written);
-            }
+            progress(written);
         }
     }
     out.write_all(&buf)?;
@@ -327,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn progress_every_1024_keys() {
+    fn progress_after_every_key() {
         let mut db = Db::default();
         for i in 0..2100u32 {
             db.set(format!("k{i}").as_bytes(), Value::Str(b"v".to_vec()));
@@ -335,7 +331,7 @@ mod tests {
         let mut seen = Vec::new();
         let opts = RespBaseOptions::default();
         write_resp_base(&mut Vec::new(), &[db], &opts, &mut |n| seen.push(n)).expect("vec");
-        assert_eq!(seen, [1024, 2048]);
+        assert_eq!(seen, (1..=2100).collect::<Vec<u64>>());
     }
 
     /// Replays a BASE through the AOF reader into fresh databases, applying the commands the

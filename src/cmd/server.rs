@@ -753,6 +753,7 @@ fn debug(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
             crate::server::persist::reload(ctx.srv);
             ctx.out.ok();
         }
+        ("reload", _) => debug_reload(ctx, &a[2..])?,
         ("log", 3) => {
             tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&a[2]));
             ctx.out.ok();
@@ -765,6 +766,45 @@ fn debug(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE] (Redis `debug.c`): saves the RDB file, empties the
+/// dataset and loads the file back, so a test can check that a dataset round-trips.
+fn debug_reload(ctx: &mut Ctx<'_>, opts: &[Bytes]) -> Result<(), CmdError> {
+    let (mut flush, mut save) = (true, true);
+    for opt in opts {
+        if args::is(opt, "merge") {
+            // Duplicates replace existing keys (store_key), which is what MERGE asks for.
+        } else if args::is(opt, "noflush") {
+            flush = false;
+        } else if args::is(opt, "nosave") {
+            save = false;
+        } else {
+            return Err(CmdError::fixed(
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            ));
+        }
+    }
+    let srv = &mut *ctx.srv;
+    if save && crate::server::rdbsave::save_here(srv).is_err() {
+        return Err(CmdError::fixed("ERR Error trying to save the DB"));
+    }
+    if flush {
+        crate::server::persist::empty_data(srv);
+    }
+    match crate::server::rdbsave::load_dump(srv) {
+        Ok(true) => {
+            tracing::info!("DB reloaded by DEBUG RELOAD");
+            ctx.out.ok();
+            Ok(())
+        }
+        Ok(false) => Err(CmdError::fixed("ERR Error trying to load the RDB dump")),
+        Err(e) => {
+            // The dataset is gone and the file does not load: Redis exits here too.
+            tracing::warn!("{e}");
+            std::process::exit(1);
+        }
+    }
 }
 
 /// C `atoi`: optional sign and leading digits; anything else counts as 0.

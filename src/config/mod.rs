@@ -130,6 +130,9 @@ pub struct Config {
     pub dbfilename: String,
     /// fsync every 4 MB while saving an RDB file.
     pub rdb_save_incremental_fsync: bool,
+    /// Microseconds a snapshot child sleeps after each key (Redis's testing knob, used by the
+    /// tests to make a rewrite or BGSAVE last long enough to observe or kill).
+    pub rdb_key_save_delay: u64,
     /// The configuration file the server was started with (absolute), for CONFIG REWRITE.
     pub config_file: Option<PathBuf>,
 }
@@ -170,6 +173,7 @@ impl Default for Config {
             save: vec![(3600, 1), (300, 100), (60, 10000)],
             dbfilename: "dump.rdb".to_string(),
             rdb_save_incremental_fsync: true,
+            rdb_key_save_delay: 0,
             config_file: None,
         }
     }

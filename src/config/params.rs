@@ -541,6 +541,7 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
+    integer!("rdb-key-save-delay", rdb_key_save_delay, 0, i64::MAX, true),
     boolean!(
         "rdb-save-incremental-fsync",
         rdb_save_incremental_fsync,

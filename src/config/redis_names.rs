@@ -121,7 +121,6 @@ pub const REDIS_PARAMETERS: &[&str] = &[
     "protected-mode",
     "proto-max-bulk-len",
     "rdb-del-sync-files",
-    "rdb-key-save-delay",
     "rdbchecksum",
     "rdbcompression",
     "repl-backlog-size",

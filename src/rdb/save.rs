@@ -33,9 +33,6 @@ pub struct SaveOptions {
     pub used_mem: u64,
 }
 
-/// Keys between two progress callbacks (Redis reports child progress every 1024 keys).
-pub const PROGRESS_EVERY: u64 = 1024;
-
 /// Bytes gathered before one `write_all`: big enough that syscalls and CRC calls are rare, small
 /// enough to stay in cache.
 const BUF_CAP: usize = 64 * 1024;
@@ -49,8 +46,9 @@ const INT_CANDIDATE_MAX: usize = 11;
 
 /// Writes an RDB version 10 file of `dbs` (database `j` is `dbs[j]`) to `out`, as redis-server
 /// 7.0 does. Keys with a TTL get `EXPIRETIME_MS`; keys that have expired but are still present
-/// are written too, as Redis does (the loader drops them). `progress` is called every
-/// [`PROGRESS_EVERY`] keys with the number of keys written so far (over all databases).
+/// are written too, as Redis does (the loader drops them). `progress` is called after
+/// every key with the number of keys written so far (over all databases); the caller decides
+/// how often to report it (and, in tests, whether to slow down: `rdb-key-save-delay`).
 ///
 /// # Errors
 /// Whatever `out` returns; the file is then incomplete.
@@ -87,9 +85,7 @@ pub fn save<W: Write>(
             }
             write_key_value(&mut sink, key.as_bytes(), value)?;
             written += 1;
-            if written.is_multiple_of(PROGRESS_EVERY) {
-                progress(written);
-            }
+            progress(written);
         }
     }
     sink.finish()
@@ -475,7 +471,7 @@ mod tests {
     }
 
     #[test]
-    fn progress_every_1024_keys() {
+    fn progress_after_every_key() {
         let mut db = Db::default();
         for i in 0..2500u32 {
             db.set(format!("k{i}").as_bytes(), Value::Str(b"v".to_vec()));
@@ -486,7 +482,7 @@ mod tests {
         }
         let mut seen = Vec::new();
         save(&mut Vec::new(), &[db, db1], &OPTS, &mut |n| seen.push(n)).expect("vec");
-        assert_eq!(seen, [1024, 2048, 3072]);
+        assert_eq!(seen, (1..=3100).collect::<Vec<u64>>());
     }
 
     /// A writer that fails after `left` bytes.

@@ -196,6 +196,14 @@ async fn run(
         if appendonly && persist::startup(&state).await.is_err() {
             return 1;
         }
+        // Without the AOF, the RDB file is the dataset (with it, the AOF is the source of
+        // truth and dump.rdb is not read, as in Redis).
+        if !appendonly {
+            if let Err(e) = rdbsave::load_dump(&mut state.borrow_mut()) {
+                tracing::warn!("{e}");
+                return 1;
+            }
+        }
         tracing::info!("Ready to accept connections");
         std::future::pending::<i32>().await
     };

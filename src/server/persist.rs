@@ -387,7 +387,7 @@ pub fn store_key(
 }
 
 /// Empties every database, as Redis's `emptyData` (WATCHers of existing keys see a change).
-fn empty_data(srv: &mut ServerState) {
+pub fn empty_data(srv: &mut ServerState) {
     for db in 0..srv.dbs.len() {
         if !srv.dbs[db].is_empty() {
             srv.watches
@@ -625,7 +625,13 @@ pub async fn startup(state: &Rc<RefCell<ServerState>>) -> Result<(), ()> {
             return Err(());
         }
     };
-    let total = listed_size(&aof_dir, &files.manifest);
+    // A BASE created now is not counted (Redis sets `aof_current_size` only from loading), so
+    // the first automatic rewrite on a fresh start comes as soon as the INCR passes min-size.
+    let total = if manifest.is_empty() {
+        files.incr_size
+    } else {
+        listed_size(&aof_dir, &files.manifest)
+    };
     st.aof.static_size = total.saturating_sub(files.incr_size);
     st.aof.base_size = outcome.map_or(0, |o| o.base_size);
     st.aof.manifest = files.manifest;

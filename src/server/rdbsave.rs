@@ -9,6 +9,9 @@
 
 use std::path::PathBuf;
 
+use crate::db::Value;
+use crate::rdb::load::{LoadOptions, LoadTarget};
+
 use super::background::{ActiveChild, ChildKind};
 use super::fork::Exit;
 use super::snapshot::{self, Format, Job};
@@ -77,6 +80,7 @@ fn job(srv: &ServerState, temp: PathBuf, dest: PathBuf) -> Job {
         incremental_fsync: srv.config.rdb_save_incremental_fsync,
         now_secs: unix_secs(),
         used_mem: super::info::used_memory(),
+        key_delay_us: srv.config.rdb_key_save_delay,
     }
 }
 
@@ -220,4 +224,81 @@ pub fn cron(srv: &mut ServerState) {
     if srv.rdb.scheduled && retry_ok && start_background(srv).is_ok() {
         srv.rdb.scheduled = false;
     }
+}
+
+/// The RDB reader's target when loading `dbfilename`: keys go straight into the keyspace, and
+/// keys whose TTL has passed are skipped (Redis `rdbLoad` on a master).
+struct DumpTarget<'a> {
+    srv: &'a mut ServerState,
+    now_ms: i64,
+    loaded: u64,
+    expired: u64,
+}
+
+impl LoadTarget for DumpTarget<'_> {
+    fn key(
+        &mut self,
+        db: usize,
+        key: Vec<u8>,
+        value: Value,
+        expire_ms: Option<i64>,
+    ) -> Result<(), String> {
+        if expire_ms.is_some_and(|at| at <= self.now_ms) {
+            self.expired += 1;
+            return Ok(());
+        }
+        super::persist::store_key(self.srv, db, &key, value, expire_ms);
+        self.loaded += 1;
+        Ok(())
+    }
+}
+
+/// Loads `dbfilename` from `dir` into the dataset (startup without the AOF, DEBUG RELOAD).
+/// Returns false when there is no such file (the server starts empty, as Redis does).
+///
+/// # Errors
+/// The file cannot be read or is not a valid RDB file; the text names the file and the offset.
+pub fn load_dump(srv: &mut ServerState) -> Result<bool, String> {
+    let path = PathBuf::from(&srv.config.dir).join(&srv.config.dbfilename);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(format!(
+                "Fatal error loading the DB from {}: {}. Exiting.",
+                path.display(),
+                crate::aof::io_strerror(&e)
+            ))
+        }
+    };
+    let started = std::time::Instant::now();
+    let opts = LoadOptions {
+        databases: srv.dbs.len(),
+    };
+    let mut target = DumpTarget {
+        srv,
+        now_ms: super::state::now_ms(),
+        loaded: 0,
+        expired: 0,
+    };
+    let mut reader = std::io::BufReader::with_capacity(256 * 1024, file);
+    let result = crate::rdb::load::load(&mut reader, &opts, &mut target);
+    let (loaded, expired) = (target.loaded, target.expired);
+    result.map_err(|e| {
+        format!(
+            "Fatal error loading the DB from {}: {e}. Check it with redis-check-rdb or restore \
+             it from a backup.",
+            path.display()
+        )
+    })?;
+    srv.rdb.last_load_keys_loaded = loaded;
+    srv.rdb.last_load_keys_expired = expired;
+    if expired > 0 {
+        tracing::info!("Done loading RDB, keys loaded: {loaded}, keys expired: {expired}.");
+    }
+    tracing::info!(
+        "DB loaded from disk: {:.3} seconds",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(true)
 }

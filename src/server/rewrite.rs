@@ -265,6 +265,7 @@ pub fn start(srv: &mut ServerState, trigger: Trigger) -> Result<(), StartError> 
     let incremental_fsync = srv.config.aof_rewrite_incremental_fsync;
     let now_secs = unix_secs();
     let used_mem = super::info::used_memory();
+    let key_delay_us = srv.config.rdb_key_save_delay;
     let keys_total: u64 = srv.dbs.iter().map(|db| db.len() as u64).sum();
     srv.rewrite.attempts += 1;
     let dbs = &srv.dbs;
@@ -282,6 +283,7 @@ pub fn start(srv: &mut ServerState, trigger: Trigger) -> Result<(), StartError> 
                 incremental_fsync,
                 now_secs,
                 used_mem,
+                key_delay_us,
             };
             snapshot::run(&job, dbs, pipe)
         });

@@ -56,6 +56,8 @@ pub struct Job {
     pub now_secs: i64,
     /// RDB `used-mem`.
     pub used_mem: u64,
+    /// `rdb-key-save-delay`: microseconds to sleep after each key (tests only).
+    pub key_delay_us: u64,
 }
 
 /// The file being written, counting bytes and syncing incrementally when asked.
@@ -141,7 +143,14 @@ fn write(job: &Job, dbs: &[Db], report: &mut dyn FnMut(ChildMsg)) -> io::Result<
     };
     let mut last_report = Instant::now();
     let mut last_cow = Instant::now();
+    let delay = Duration::from_micros(job.key_delay_us);
     let mut progress = |keys: u64| {
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        } else if !keys.is_multiple_of(1024) {
+            // Reading the clock for every key would cost more than writing small keys.
+            return;
+        }
         if last_report.elapsed() < PROGRESS_EVERY {
             return;
         }

@@ -435,12 +435,27 @@ fn empty_files_and_rdb() {
     let empty = dir.join("e.aof");
     std::fs::write(&empty, b"").unwrap();
     same_verdict(&dir, &[empty.to_str().unwrap()], "");
-    // RDB content: aofd says it cannot check it (redis-check-aof would).
+    // A damaged RDB BASE is refused, as redis-check-aof does after redis-check-rdb.
     std::fs::write(dir.join("a.1.base.aof"), b"REDIS0009\xfa\x09redis-ver").unwrap();
     let (code, out, _) = ours(&[manifest.to_str().unwrap()], "");
     assert_eq!(code, 1);
     assert!(out.contains("Start to check BASE AOF (RDB format)."));
-    assert!(out.contains("cannot check the RDB preamble of AOF file a.1.base.aof yet"));
+    assert!(out.contains("RDB preamble of AOF file is not sane, aborting."));
+    // A sound one, with a RESP tail, passes.
+    let mut db = crate::db::Db::default();
+    db.set(b"k", crate::db::Value::Str(b"v".to_vec()));
+    let mut base = Vec::new();
+    let opts = crate::rdb::save::SaveOptions::default();
+    crate::rdb::save::save(&mut base, &[db], &opts, &mut |_| {}).unwrap();
+    base.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n");
+    std::fs::write(dir.join("a.1.base.aof"), &base).unwrap();
+    let (code, out, _) = ours(&[manifest.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("[info] 1 keys read"), "{out}");
+    assert!(
+        out.contains("RDB preamble is OK, proceeding with AOF tail..."),
+        "{out}"
+    );
 }
 
 #[test]
