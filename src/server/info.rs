@@ -212,9 +212,14 @@ struct MemoryUse {
     rss: u64,
 }
 
-/// Bytes the allocator has handed out (INFO `used_memory`).
-pub fn used_memory() -> u64 {
-    memory_use().allocated
+/// Resident memory of the process, from `/proc/self/statm`: cheap, unlike `mallinfo2`, which
+/// walks every arena and takes tens of milliseconds on a large heap. Used where the data thread
+/// needs a size just before a fork (the RDB `used-mem` field, the rewrite's disk-space estimate).
+pub fn resident_memory() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages.saturating_mul(page_size()))
 }
 
 fn memory_use() -> MemoryUse {
@@ -222,10 +227,7 @@ fn memory_use() -> MemoryUse {
     let info = unsafe { libc::mallinfo2() };
     let allocated = (info.uordblks + info.hblkhd) as u64;
     let active = (info.arena + info.hblkhd) as u64;
-    let rss = std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages.saturating_mul(page_size()));
+    let rss = resident_memory();
     MemoryUse {
         allocated,
         active: active.max(allocated),

@@ -657,7 +657,7 @@ fn startup_base(srv: &ServerState) -> (BaseFormat, Vec<u8>) {
     let opts = crate::rdb::save::SaveOptions {
         aof_base: true,
         ctime_secs: super::state::unix_secs(),
-        used_mem: super::info::used_memory(),
+        used_mem: super::info::resident_memory(),
     };
     let _ = crate::rdb::save::save(&mut out, &srv.dbs, &opts, &mut |_| {});
     (BaseFormat::Rdb, out)

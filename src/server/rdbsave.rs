@@ -79,7 +79,7 @@ fn job(srv: &ServerState, temp: PathBuf, dest: PathBuf) -> Job {
         dest,
         incremental_fsync: srv.config.rdb_save_incremental_fsync,
         now_secs: unix_secs(),
-        used_mem: super::info::used_memory(),
+        used_mem: super::info::resident_memory(),
         key_delay_us: srv.config.rdb_key_save_delay,
     }
 }

@@ -264,7 +264,7 @@ pub fn start(srv: &mut ServerState, trigger: Trigger) -> Result<(), StartError> 
     };
     let incremental_fsync = srv.config.aof_rewrite_incremental_fsync;
     let now_secs = unix_secs();
-    let used_mem = super::info::used_memory();
+    let used_mem = super::info::resident_memory();
     let key_delay_us = srv.config.rdb_key_save_delay;
     let keys_total: u64 = srv.dbs.iter().map(|db| db.len() as u64).sum();
     srv.rewrite.attempts += 1;
@@ -330,9 +330,9 @@ pub fn start(srv: &mut ServerState, trigger: Trigger) -> Result<(), StartError> 
 }
 
 /// Refuses a rewrite whose BASE would not fit: the estimate is the smaller of the AOF's
-/// current size and the memory the dataset uses (a BASE is smaller than both in practice).
+/// current size and the process's resident memory (a BASE is smaller than both in practice).
 fn check_space(srv: &ServerState, aof_dir: &Path) -> Result<(), StartError> {
-    let used = super::info::used_memory();
+    let used = super::info::resident_memory();
     let estimate = if srv.aof.writer.is_some() {
         srv.aof.current_size().min(used)
     } else {
