@@ -220,7 +220,7 @@ pub fn policy(fsync: AppendFsync) -> FsyncPolicy {
 
 /// Applies the effects of a CONFIG SET of the persistence parameters, after the new values
 /// replaced the old ones: `appendonly` (Redis `stopAppendOnly` / `startAppendOnly`),
-/// `appendfsync`, `aof-timestamp-enabled`.
+/// `appendfsync`, `aof-timestamp-enabled`, `aof-disable-auto-gc`.
 ///
 /// # Errors
 /// The parameter and message for `CONFIG SET failed (...) - <message>` when the AOF could not
@@ -230,6 +230,11 @@ pub fn apply_config_change(
     old: &Config,
     in_exec: bool,
 ) -> Result<(), (&'static str, String)> {
+    // Redis `updateAofAutoGCEnabled`: turning the automatic removal back on removes the history
+    // files kept meanwhile.
+    if old.aof_disable_auto_gc && !srv.config.aof_disable_auto_gc {
+        super::rewrite::delete_history(srv);
+    }
     let new = &srv.config;
     let (appendonly, fsync, ts) = (new.appendonly, new.appendfsync, new.aof_timestamp_enabled);
     if old.appendonly && !appendonly {
@@ -636,6 +641,11 @@ pub async fn startup(state: &Rc<RefCell<ServerState>>) -> Result<(), ()> {
     st.aof.base_size = outcome.map_or(0, |o| o.base_size);
     st.aof.manifest = files.manifest;
     st.aof.writer = Some(writer);
+    // Redis `aofDelHistoryFiles` at startup: history left by a crash after a rewrite's manifest
+    // was persisted goes now, not at the next rewrite.
+    if !st.config.aof_disable_auto_gc {
+        super::rewrite::delete_history(&mut st);
+    }
     Ok(())
 }
 
