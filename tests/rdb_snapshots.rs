@@ -558,6 +558,8 @@ fn debug_reload_round_trips_every_type() {
     assert_eq!(encodings(&mut c), enc);
     assert!(tmp.path().join("dump.rdb").exists());
     assert!(a.log_text().contains("DB reloaded by DEBUG RELOAD"));
+    // DEBUG RELOAD's save is not a SAVE (Redis 7.0 counts only SAVE and BGSAVE).
+    assert_eq!(info_num(&mut c, "persistence", "rdb_saves"), 0);
     // NOSAVE loads the file as it is: the key written since is gone.
     c.call(&["SET", "after", "1"]);
     assert_eq!(c.text(&["DEBUG", "RELOAD", "NOSAVE"]), "OK");
@@ -608,4 +610,75 @@ fn a_corrupt_dump_rdb_stops_the_startup() {
         "{}",
         a.log_text()
     );
+}
+
+#[test]
+fn flushall_with_save_points_rewrites_dump_rdb_and_stops_a_bgsave() {
+    // Redis 7.0 (`flushAllDataAndResetRDB`): with save points, FLUSHALL saves the (now empty)
+    // dataset at once, so a crash right after it does not bring the keys back.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let mut a = aofd_no_aof(dir, &["--save", "3600 1"]);
+    let mut c = a.conn();
+    c.call(&["SET", "k", "v"]);
+    assert_eq!(c.text(&["SAVE"]), "OK");
+    c.call(&["SET", "k2", "v"]);
+    assert_eq!(c.text(&["FLUSHALL"]), "OK");
+    assert_eq!(
+        info_num(&mut c, "persistence", "rdb_changes_since_last_save"),
+        0
+    );
+    // Only SAVE and BGSAVE count as saves.
+    assert_eq!(info_num(&mut c, "persistence", "rdb_saves"), 1);
+    // A BGSAVE running at FLUSHALL is stopped (it would save the old dataset), and that is not
+    // a failed save.
+    many_keys(&mut c, 300);
+    c.call(&["CONFIG", "SET", "rdb-key-save-delay", "100000"]);
+    assert_eq!(
+        c.call(&["BGSAVE"]),
+        Val::Status("Background saving started".into())
+    );
+    assert_eq!(c.text(&["FLUSHALL"]), "OK");
+    assert_eq!(info_num(&mut c, "persistence", "rdb_bgsave_in_progress"), 0);
+    assert_eq!(info(&mut c, "persistence", "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_num(&mut c, "persistence", "rdb_saves"), 2);
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.starts_with("temp-")), "{names:?}");
+    a.kill9();
+    drop(a);
+    let a = aofd_no_aof(dir, &["--save", ""]);
+    assert_eq!(dump(&mut a.conn(), 16), Vec::<String>::new());
+    drop(a);
+
+    // Without save points FLUSHALL leaves dump.rdb alone (as Redis does).
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let mut a = aofd_no_aof(dir, &["--save", ""]);
+    let mut c = a.conn();
+    c.call(&["SET", "k", "v"]);
+    assert_eq!(c.text(&["SAVE"]), "OK");
+    assert_eq!(c.text(&["FLUSHALL"]), "OK");
+    a.kill9();
+    drop(a);
+    let a = aofd_no_aof(dir, &["--save", ""]);
+    assert_eq!(a.conn().text(&["GET", "k"]), "v");
+    drop(a);
+
+    // With the AOF, the FLUSHALL that saved is still in the AOF.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let mut a = Proc::aofd(dir, &["--save", "3600 1", "--appendfsync", "always"]);
+    let mut c = a.conn();
+    c.call(&["SET", "k", "v"]);
+    assert_eq!(c.text(&["FLUSHALL"]), "OK");
+    c.call(&["SET", "k2", "v2"]);
+    a.kill9();
+    drop(a);
+    let a = Proc::aofd(dir, &["--save", ""]);
+    let mut c = a.conn();
+    assert_eq!(c.call(&["EXISTS", "k"]), Val::Int(0));
+    assert_eq!(c.text(&["GET", "k2"]), "v2");
 }
