@@ -120,6 +120,7 @@ fn save(ctx: &mut Ctx<'_>, _a: &[Bytes]) -> CmdResult {
     if ctx.srv.background.running(ChildKind::RdbSave) {
         return Err(CmdError::fixed("ERR Background save already in progress"));
     }
+    ctx.srv.rdb.saves += 1;
     match rdbsave::save_here(ctx.srv) {
         Ok(()) => {
             ctx.out.ok();

@@ -616,6 +616,16 @@ fn flushall(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         removed += empty_db(ctx, db);
     }
     ctx.dirty += removed + 1;
+    // Redis `flushAllDataAndResetRDB`: a running BGSAVE would write the flushed dataset, and
+    // with save points the RDB file is rewritten at once, so a restart does not bring the
+    // flushed keys back. That save resets the dirty counter (`rdb_changes_since_last_save`
+    // is 0 afterwards); the FLUSHALL itself is still propagated.
+    crate::server::rdbsave::kill(ctx.srv);
+    if !ctx.srv.config.save.is_empty() {
+        let _ = crate::server::rdbsave::save_here(ctx.srv);
+        ctx.dirty = 0;
+        ctx.propagate(a.iter().map(|arg| arg.to_vec()).collect());
+    }
     ctx.out.ok();
     Ok(())
 }

@@ -84,7 +84,8 @@ fn job(srv: &ServerState, temp: PathBuf, dest: PathBuf) -> Job {
     }
 }
 
-/// Redis `rdbSave`: writes the RDB file in this thread (SAVE, shutdown, DEBUG RELOAD).
+/// Redis `rdbSave`: writes the RDB file in this thread (SAVE, shutdown, DEBUG RELOAD,
+/// FLUSHALL). Only SAVE counts in `rdb_saves` (the caller's job), as in Redis 7.0.
 ///
 /// # Errors
 /// Why it failed (logged).
@@ -93,7 +94,6 @@ pub fn save_here(srv: &mut ServerState) -> Result<(), String> {
     let pid = unsafe { libc::getpid() };
     let (temp, dest) = paths(srv, pid);
     let job = job(srv, temp, dest);
-    srv.rdb.saves += 1;
     match snapshot::write_here(&job, &srv.dbs) {
         Ok(()) => {
             tracing::info!("DB saved on disk");
