@@ -11,7 +11,8 @@
 //!
 //! Everything goes to standard output, as redis-check-aof prints it; only the fatal manifest
 //! block (a log message in Redis) goes to standard error. An RDB BASE or preamble is checked with
-//! aofd's RDB reader (Redis runs redis-check-rdb on it), then the RESP tail after it.
+//! aofd's RDB reader, then the RESP tail after it; the verdict and exit code are Redis's, but the
+//! lines in between are a short summary, not redis-check-rdb's full report (aux fields, checksum).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
