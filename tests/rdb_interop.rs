@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aof_support::{aof_dir, dump, encode, free_port, Conn, Proc, Val};
+use aof_support::{aof_dir, cmd, dump, free_port, pipeline, with_items, Conn, Proc, Val};
 
 fn enabled() -> bool {
     if std::env::var("AOFD_DIFFERENTIAL").is_ok_and(|v| v == "1") {
@@ -79,33 +79,6 @@ fn shutdown(p: &mut Proc, args: &[&str]) {
         "did not exit:\n{}",
         p.log_text()
     );
-}
-
-/// Sends `cmds` as one pipeline and checks that no reply is an error.
-fn pipeline(c: &mut Conn, cmds: &[Vec<String>]) {
-    let mut bytes = Vec::new();
-    for cmd in cmds {
-        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
-        bytes.extend_from_slice(&encode(&args));
-    }
-    c.send_raw(&bytes).expect("send");
-    for cmd in cmds {
-        let reply = c.read().expect("reply");
-        assert!(!matches!(reply, Val::Error(_)), "{cmd:?}: {reply:?}");
-    }
-}
-
-fn cmd(args: &[&str]) -> Vec<String> {
-    args.iter().map(|s| s.to_string()).collect()
-}
-
-/// `head` followed by `n` generated groups of arguments.
-fn with_items(head: &[&str], n: usize, item: impl Fn(usize) -> Vec<String>) -> Vec<String> {
-    let mut v = cmd(head);
-    for i in 0..n {
-        v.extend(item(i));
-    }
-    v
 }
 
 /// Every type in small and large encodings, LZF-compressible strings, elements, fields and

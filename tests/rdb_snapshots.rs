@@ -18,40 +18,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aof_support::{dump, encode, Conn, Proc, Val};
+use aof_support::{cmd, dump, pipeline, with_items, Conn, Proc, Val};
 
 /// Starts aofd in `dir` without the AOF, with `extra` arguments after the defaults.
 fn aofd_no_aof(dir: &Path, extra: &[&str]) -> Proc {
     let mut args = vec!["--appendonly", "no"];
     args.extend_from_slice(extra);
     Proc::aofd(dir, &args)
-}
-
-/// Sends `cmds` as one pipeline and checks that no reply is an error.
-fn pipeline(c: &mut Conn, cmds: &[Vec<String>]) {
-    let mut bytes = Vec::new();
-    for cmd in cmds {
-        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
-        bytes.extend_from_slice(&encode(&args));
-    }
-    c.send_raw(&bytes).expect("send");
-    for cmd in cmds {
-        let reply = c.read().expect("reply");
-        assert!(!matches!(reply, Val::Error(_)), "{cmd:?}: {reply:?}");
-    }
-}
-
-fn cmd(args: &[&str]) -> Vec<String> {
-    args.iter().map(|s| s.to_string()).collect()
-}
-
-/// `name` followed by `n` generated arguments.
-fn with_items(head: &[&str], n: usize, item: impl Fn(usize) -> Vec<String>) -> Vec<String> {
-    let mut v = cmd(head);
-    for i in 0..n {
-        v.extend(item(i));
-    }
-    v
 }
 
 /// A dataset with every type in its small and large encodings, integer and binary-ish strings,

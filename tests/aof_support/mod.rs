@@ -1,4 +1,4 @@
-//! Helpers shared by the AOF test files (`aof_durability`, `aof_crash`, `aof_compat`): the real
+//! Helpers shared by the tests that run the real binary (`aof_*`, `rdb_*`): the real
 //! `aofd` binary started in a temporary directory on a free port (killed by PID when dropped),
 //! a small blocking RESP client, and a decoder that turns AOF bytes back into commands.
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
@@ -451,4 +451,32 @@ fn sorted_pairs(v: Val) -> String {
     let mut pairs: Vec<String> = items.chunks(2).map(|c| c.join("=")).collect();
     pairs.sort();
     pairs.join(",")
+}
+
+/// Sends `cmds` as one pipeline and checks that no reply is an error.
+pub fn pipeline(c: &mut Conn, cmds: &[Vec<String>]) {
+    let mut bytes = Vec::new();
+    for cmd in cmds {
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        bytes.extend_from_slice(&encode(&args));
+    }
+    c.send_raw(&bytes).expect("send");
+    for cmd in cmds {
+        let reply = c.read().expect("reply");
+        assert!(!matches!(reply, Val::Error(_)), "{cmd:?}: {reply:?}");
+    }
+}
+
+/// A command as owned strings.
+pub fn cmd(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// `head` followed by `n` generated groups of arguments.
+pub fn with_items(head: &[&str], n: usize, item: impl Fn(usize) -> Vec<String>) -> Vec<String> {
+    let mut v = cmd(head);
+    for i in 0..n {
+        v.extend(item(i));
+    }
+    v
 }
