@@ -1087,3 +1087,64 @@ fn check_aof_subcommand() {
         .len();
     assert_eq!(len, good);
 }
+
+#[test]
+fn a_rewrite_that_would_not_fit_on_disk_is_refused() {
+    if !private_tmpfs_usable() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (p, data) = aofd_on_small_tmpfs(tmp.path(), "everysec");
+    let mut c = p.conn();
+    // 20 x 8 KiB in the INCR leaves under 100 KiB free on the 256 KiB file system: less than
+    // the new BASE would need.
+    let value = "x".repeat(8 * 1024);
+    for i in 0..20 {
+        assert_eq!(c.text(&["SET", &format!("k{i}"), &value]), "OK");
+    }
+    // The tmpfs is visible inside aofd's mount namespace only.
+    let ls = || {
+        let out = Command::new("nsenter")
+            .args(["-t", &p.pid().to_string(), "-m", "sh", "-c"])
+            .arg(format!(
+                "ls '{d}/appendonlydir' && cat '{d}/appendonlydir/appendonly.aof.manifest'",
+                d = data.display()
+            ))
+            .output()
+            .expect("nsenter");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let before = ls();
+    assert!(before.contains("appendonly.aof.1.incr.aof"), "{before}");
+    let refused = c.call(&["BGREWRITEAOF"]);
+    let Val::Error(text) = refused else {
+        panic!("expected an error, got {refused:?}");
+    };
+    assert!(
+        text.starts_with(
+            "ERR Can't execute an AOF background rewriting. Not enough disk space for the AOF \
+             rewrite: "
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("bytes free and the new base file needs about"),
+        "{text}"
+    );
+    // Nothing changed: no fork, no new INCR, the same manifest, and the data is all there.
+    assert_eq!(
+        c.info_field("persistence", "aof_rewrites").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        c.info_field("persistence", "aof_rewrite_in_progress")
+            .as_deref(),
+        Some("0")
+    );
+    assert_eq!(ls(), before);
+    assert_eq!(c.text(&["DBSIZE"]), "20");
+    assert!(p
+        .log_text()
+        .contains("Not enough disk space for the AOF rewrite"));
+}
