@@ -827,10 +827,10 @@ mod rules {
     fn the_generator_is_deterministic() {
         let run = |seed| {
             let mut g = Gen::new(seed, None);
+            g.fixed_now_ms = Some(1_800_000_000_000);
             (0..200)
                 .flat_map(|i| g.next_scenario(i % 3))
                 .map(|s| s.args)
-                .filter(|a| !a.iter().any(|x| x.len() >= 12 && x[0].is_ascii_digit()))
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(7), run(7));

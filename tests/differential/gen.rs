@@ -294,6 +294,9 @@ pub struct Gen {
     total_weight: u32,
     /// Whether the RESP3 connection may be used.
     resp3: bool,
+    /// The clock absolute expiry times are drawn around; `None` reads the real one. Fixed by the
+    /// determinism test, whose two runs would otherwise draw from ranges a tick apart.
+    pub fixed_now_ms: Option<i64>,
 }
 
 impl Gen {
@@ -315,7 +318,12 @@ impl Gen {
             entries,
             total_weight,
             resp3,
+            fixed_now_ms: None,
         }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.fixed_now_ms.unwrap_or_else(now_ms)
     }
 
     /// Whether the RESP3 connection is in use (it is set up with `HELLO 3` first).
@@ -496,7 +504,7 @@ impl Gen {
 
     /// An absolute Unix time in seconds: far future, past, or invalid.
     fn unix_secs(&mut self) -> Vec<u8> {
-        let now = now_ms() / 1000;
+        let now = self.now_ms() / 1000;
         match self.rng.below(10) {
             0 => b(self.rng.pick(&["abc", "-1", "9223372036854775807", "0"])),
             1 | 2 => self.rng.range(1, now - 10).to_string().into_bytes(),
@@ -508,7 +516,7 @@ impl Gen {
 
     /// An absolute Unix time in milliseconds: soon (then the harness waits), far, past, invalid.
     fn unix_millis(&mut self) -> Vec<u8> {
-        let now = now_ms();
+        let now = self.now_ms();
         match self.rng.below(10) {
             0 => b(self.rng.pick(&["abc", "-1", "9223372036854775807", "0"])),
             1 | 2 => self.rng.range(1, now - 10_000).to_string().into_bytes(),
