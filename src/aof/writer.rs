@@ -320,7 +320,8 @@ impl AofWriter {
         ))
     }
 
-    fn in_error(&self) -> bool {
+    /// Whether a write or fsync error is unresolved (INFO `aof_last_write_status:err`).
+    pub fn in_error(&self) -> bool {
         self.write_errno.is_some()
             || self.fsync_failure.is_some()
             || self.worker.shared().error().is_some()
@@ -338,6 +339,17 @@ impl AofWriter {
             .iter()
             .find(|(end, _)| *end > d)
             .map(|(_, t)| t.elapsed())
+    }
+
+    /// Length of the file being appended to (Redis `aof_last_incr_size`), without gathering
+    /// the rest of [`Self::stats`].
+    pub fn file_size(&self) -> u64 {
+        self.file_offset(self.written)
+    }
+
+    /// Bytes appended and not yet written (Redis `sdslen(aof_buf)`).
+    pub fn buffered(&self) -> u64 {
+        self.buf.len() as u64
     }
 
     /// The current policy.
@@ -563,8 +575,8 @@ impl AofWriter {
         let durable = shared.durable();
         WriterStats {
             policy: shared.policy(),
-            buffer_len: self.buf.len() as u64,
-            file_size: self.file_offset(self.written),
+            buffer_len: self.buffered(),
+            file_size: self.file_size(),
             written: self.written,
             durable,
             unsynced_bytes: self.written.saturating_sub(durable),

@@ -670,19 +670,15 @@ fn shutdown(ctx: &mut Ctx<'_>, a: &[Bytes]) -> CmdResult {
         return Err(CmdError::fixed("ERR No shutdown in progress."));
     }
     tracing::warn!("User requested shutdown...");
-    // Redis `prepareForShutdown`: stop a running child, then save when asked to or when save
-    // points are configured; a failed save cancels the shutdown unless FORCE.
+    // Save when asked to or when save points are configured; a failed save cancels the
+    // shutdown unless FORCE.
     let srv = &mut *ctx.srv;
-    crate::server::rewrite::kill(srv);
-    crate::server::rdbsave::kill(srv);
-    if save || (!nosave && !srv.config.save.is_empty()) {
-        tracing::info!("Saving the final RDB snapshot before exiting.");
-        if crate::server::rdbsave::save_here(srv).is_err() && !force {
-            tracing::warn!("Error trying to save the DB, can't exit.");
-            return Err(CmdError::fixed(
-                "ERR Errors trying to SHUTDOWN. Check logs.",
-            ));
-        }
+    let save = save || (!nosave && !srv.config.save.is_empty());
+    if crate::server::prepare_shutdown(srv, save).is_err() && !force {
+        tracing::warn!("Error trying to save the DB, can't exit.");
+        return Err(CmdError::fixed(
+            "ERR Errors trying to SHUTDOWN. Check logs.",
+        ));
     }
     srv.shutdown_prepared = true;
     srv.request_shutdown();

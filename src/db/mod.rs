@@ -18,6 +18,11 @@ pub use value::Value;
 
 pub use key::Key;
 
+/// Keys in all of `dbs` (a snapshot's size, INFO `current_save_keys_total`).
+pub fn total_keys(dbs: &[Db]) -> u64 {
+    dbs.iter().map(|db| db.len() as u64).sum()
+}
+
 /// One database (`SELECT n`).
 #[derive(Debug, Default)]
 pub struct Db {

@@ -13,6 +13,8 @@ use std::time::Instant;
 
 use tokio::sync::Notify;
 
+use crate::db::{total_keys, Db};
+
 use super::fork::{self, Child, ChildMsg, Exit};
 use super::state::ServerState;
 
@@ -66,18 +68,20 @@ pub struct Background {
 }
 
 impl Background {
-    /// Forks a child of `kind` running `body` and parks it for the supervisor.
+    /// Forks a child of `kind` running `body` on the snapshot `dbs` and parks it for the
+    /// supervisor.
     ///
     /// # Errors
     /// The fork failed; nothing changed but the error is returned for the caller to log.
     pub fn start(
         &mut self,
         kind: ChildKind,
-        keys_total: u64,
-        body: impl FnOnce(&fork::ChildPipe) -> i32,
+        dbs: &[Db],
+        body: impl FnOnce(&fork::ChildPipe, &[Db]) -> i32,
     ) -> std::io::Result<libc::pid_t> {
+        let keys_total = total_keys(dbs);
         let begin = Instant::now();
-        let child = fork::spawn(body)?;
+        let child = fork::spawn(|pipe| body(pipe, dbs))?;
         self.latest_fork_usec = u64::try_from(begin.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.total_forks += 1;
         let pid = child.pid;

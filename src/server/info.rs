@@ -348,7 +348,7 @@ fn memory(srv: &mut ServerState, out: &mut String) {
     field!(out, "mem_clients_slaves", 0);
     field!(out, "mem_clients_normal", overhead);
     field!(out, "mem_cluster_links", 0);
-    field!(out, "mem_aof_buffer", super::persist::buffer_bytes(srv));
+    field!(out, "mem_aof_buffer", srv.aof.buffered());
     field!(out, "mem_allocator", "libc");
     field!(out, "active_defrag_running", 0);
     field!(out, "lazyfree_pending_objects", 0);

@@ -267,21 +267,32 @@ async fn drain(state: &Rc<RefCell<ServerState>>) {
     tracing::warn!("Redis is now ready to exit, bye bye...");
 }
 
-/// Redis `prepareForShutdown` for a shutdown that SHUTDOWN did not prepare (a signal, the
-/// embedding program): stops a running child, removing its temp files, and saves the RDB file
-/// when save points are configured.
+/// Redis `prepareForShutdown`: stops a running child (removing its temp files), then saves the
+/// RDB file when `save` says so. SHUTDOWN calls it with its options (and cancels the shutdown if
+/// the save fails without FORCE); a signal or the embedding program gets it from [`drain`],
+/// saving when save points are configured.
+///
+/// # Errors
+/// The save failed (logged).
+pub fn prepare_shutdown(st: &mut ServerState, save: bool) -> Result<(), String> {
+    rewrite::kill(st);
+    rdbsave::kill(st);
+    if save {
+        tracing::info!("Saving the final RDB snapshot before exiting.");
+        rdbsave::save_here(st)?;
+    }
+    Ok(())
+}
+
+/// [`prepare_shutdown`] for a shutdown SHUTDOWN did not prepare.
 fn final_save(st: &mut ServerState) {
     if st.shutdown_prepared {
         return;
     }
     st.shutdown_prepared = true;
-    rewrite::kill(st);
-    rdbsave::kill(st);
-    if !st.config.save.is_empty() && !st.loading {
-        tracing::info!("Saving the final RDB snapshot before exiting.");
-        if rdbsave::save_here(st).is_err() {
-            tracing::warn!("Error trying to save the DB, exiting anyway.");
-        }
+    let save = !st.config.save.is_empty() && !st.loading;
+    if prepare_shutdown(st, save).is_err() {
+        tracing::warn!("Error trying to save the DB, exiting anyway.");
     }
 }
 

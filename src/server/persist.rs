@@ -43,6 +43,7 @@ use crate::db::Value;
 use crate::protocol::{Reply, Resp};
 
 use super::client::{Client, ClientId, Peer};
+use super::snapshot::{serialize, Format, Job};
 use super::state::ServerState;
 
 /// The id of the pseudo-client that replays the AOF (Redis's `CLIENT_ID_AOF`).
@@ -129,12 +130,12 @@ impl Persistence {
 
     /// Bytes appended and not yet written.
     pub fn buffered(&self) -> u64 {
-        self.writer.as_ref().map_or(0, |w| w.stats().buffer_len)
+        self.writer.as_ref().map_or(0, AofWriter::buffered)
     }
 
     /// `aof_current_size`: every listed file, the open INCR at its current length.
     pub fn current_size(&self) -> u64 {
-        self.static_size + self.writer.as_ref().map_or(0, |w| w.stats().file_size)
+        self.static_size + self.writer.as_ref().map_or(0, AofWriter::file_size)
     }
 
     /// The gate for a batch that started when the writer's appended end was `before`; `None`
@@ -207,6 +208,15 @@ fn die(e: &AofFatal) -> ! {
     // The writer already logged Redis's line; this one says what happens next.
     tracing::warn!("Exiting because of a fatal AOF error: {e}");
     std::process::exit(1)
+}
+
+/// The writer settings `config` asks for.
+pub fn writer_config(config: &Config) -> WriterConfig {
+    WriterConfig {
+        policy: policy(config.appendfsync),
+        timestamps: config.aof_timestamp_enabled,
+        ..WriterConfig::default()
+    }
 }
 
 /// The writer policy for a configuration value.
@@ -614,11 +624,7 @@ pub async fn startup(state: &Rc<RefCell<ServerState>>) -> Result<(), ()> {
         }
     };
     let mut st = state.borrow_mut();
-    let cfg = WriterConfig {
-        policy: policy(st.config.appendfsync),
-        timestamps: st.config.aof_timestamp_enabled,
-        ..WriterConfig::default()
-    };
+    let cfg = writer_config(&st.config);
     let writer = match AofWriter::open(Arc::new(file), &cfg, Arc::new(TracingLog)) {
         Ok(w) => w,
         Err(e) => {
@@ -652,25 +658,11 @@ pub async fn startup(state: &Rc<RefCell<ServerState>>) -> Result<(), ()> {
 /// The BASE a fresh start writes (Redis `aofOpenIfNeededOnServerStart` rewrites the dataset,
 /// normally empty): RDB with `aof-use-rdb-preamble yes`, RESP otherwise.
 fn startup_base(srv: &ServerState) -> (BaseFormat, Vec<u8>) {
+    let job = Job::now(Format::aof_base(&srv.config), false, 0);
     let mut out = Vec::new();
-    if !srv.config.aof_use_rdb_preamble {
-        let opts = crate::aof::rewrite::RespBaseOptions {
-            timestamp_secs: srv
-                .config
-                .aof_timestamp_enabled
-                .then(super::state::unix_secs),
-        };
-        // Writing into a Vec cannot fail.
-        let _ = crate::aof::rewrite::write_resp_base(&mut out, &srv.dbs, &opts, &mut |_| {});
-        return (BaseFormat::Resp, out);
-    }
-    let opts = crate::rdb::save::SaveOptions {
-        aof_base: true,
-        ctime_secs: super::state::unix_secs(),
-        used_mem: super::info::resident_memory(),
-    };
-    let _ = crate::rdb::save::save(&mut out, &srv.dbs, &opts, &mut |_| {});
-    (BaseFormat::Rdb, out)
+    // Writing into a Vec cannot fail.
+    let _ = serialize(&mut out, &srv.dbs, &job, &mut |_| {});
+    (job.format.base_format(), out)
 }
 
 /// Runs [`load_all`] on a reading thread and applies what it sends, one batch at a time.
@@ -876,13 +868,5 @@ pub fn info_aofd_fields(srv: &ServerState, out: &mut String) {
 
 /// INFO `aof_last_write_status`.
 pub fn last_write_ok(srv: &ServerState) -> bool {
-    srv.aof
-        .writer
-        .as_ref()
-        .is_none_or(|w| w.stats().write_ok && w.stats().fsync_ok)
-}
-
-/// INFO memory `mem_aof_buffer`.
-pub fn buffer_bytes(srv: &ServerState) -> u64 {
-    srv.aof.writer.as_ref().map_or(0, |w| w.stats().buffer_len)
+    srv.aof.writer.as_ref().is_none_or(|w| !w.in_error())
 }

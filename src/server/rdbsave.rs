@@ -7,7 +7,7 @@
 //! The file is written to `temp-<pid>.rdb` in `dir`, made durable, and renamed over
 //! `dbfilename`, so a crash never leaves a partial `dump.rdb`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::db::Value;
 use crate::rdb::load::{LoadOptions, LoadTarget};
@@ -63,25 +63,18 @@ impl RdbState {
     }
 }
 
-/// Where the RDB file and its temp files are.
-fn paths(srv: &ServerState, pid: i32) -> (PathBuf, PathBuf) {
-    let dir = PathBuf::from(&srv.config.dir);
-    (
-        dir.join(format!("temp-{pid}.rdb")),
-        dir.join(&srv.config.dbfilename),
-    )
+/// The temp file a save by process `pid` writes before renaming it over `dbfilename`.
+fn temp_path(dir: &Path, pid: u32) -> PathBuf {
+    dir.join(format!("temp-{pid}.rdb"))
 }
 
-fn job(srv: &ServerState, temp: PathBuf, dest: PathBuf) -> Job {
-    Job {
-        format: Format::Rdb { aof_base: false },
-        temp,
-        dest,
-        incremental_fsync: srv.config.rdb_save_incremental_fsync,
-        now_secs: unix_secs(),
-        used_mem: super::info::resident_memory(),
-        key_delay_us: srv.config.rdb_key_save_delay,
-    }
+/// A dump.rdb snapshot taken now.
+fn job(srv: &ServerState) -> Job {
+    Job::now(
+        Format::Rdb { aof_base: false },
+        srv.config.rdb_save_incremental_fsync,
+        srv.config.rdb_key_save_delay,
+    )
 }
 
 /// Redis `rdbSave`: writes the RDB file in this thread (SAVE, shutdown, DEBUG RELOAD,
@@ -90,11 +83,9 @@ fn job(srv: &ServerState, temp: PathBuf, dest: PathBuf) -> Job {
 /// # Errors
 /// Why it failed (logged).
 pub fn save_here(srv: &mut ServerState) -> Result<(), String> {
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
-    let (temp, dest) = paths(srv, pid);
-    let job = job(srv, temp, dest);
-    match snapshot::write_here(&job, &srv.dbs) {
+    let temp = temp_path(Path::new(&srv.config.dir), std::process::id());
+    let dest = PathBuf::from(&srv.config.dir).join(&srv.config.dbfilename);
+    match snapshot::write_here(&job(srv), &temp, &dest, &srv.dbs, &mut |_| {}) {
         Ok(()) => {
             tracing::info!("DB saved on disk");
             srv.stats.dirty = 0;
@@ -105,7 +96,7 @@ pub fn save_here(srv: &mut ServerState) -> Result<(), String> {
         Err(e) => {
             let msg = format!(
                 "Failed saving the DB in {}: {}",
-                job.dest.display(),
+                dest.display(),
                 crate::aof::io_strerror(&e)
             );
             tracing::warn!("{msg}");
@@ -124,23 +115,15 @@ pub fn start_background(srv: &mut ServerState) -> Result<(), String> {
     }
     srv.rdb.dirty_at_fork = srv.stats.dirty;
     srv.rdb.last_try = unix_secs();
-    let template = job(srv, PathBuf::new(), PathBuf::new());
+    let job = job(srv);
     let dir = PathBuf::from(&srv.config.dir);
     let dest = dir.join(&srv.config.dbfilename);
-    let keys_total: u64 = srv.dbs.iter().map(|db| db.len() as u64).sum();
-    let dbs = &srv.dbs;
     let forked = srv
         .background
-        .start(ChildKind::RdbSave, keys_total, |pipe| {
+        .start(ChildKind::RdbSave, &srv.dbs, |pipe, dbs| {
             // This runs in the child; see fork.rs for its rules.
-            // SAFETY: getpid has no preconditions.
-            let me = unsafe { libc::getpid() };
-            let job = Job {
-                temp: dir.join(format!("temp-{me}.rdb")),
-                dest,
-                ..template
-            };
-            snapshot::run(&job, dbs, pipe)
+            let temp = temp_path(&dir, std::process::id());
+            snapshot::run(&job, &temp, &dest, dbs, pipe)
         });
     match forked {
         Ok(pid) => {
@@ -186,8 +169,10 @@ pub fn done(srv: &mut ServerState, child: ActiveChild, exit: Exit) {
 }
 
 fn finish(srv: &mut ServerState, child: &ActiveChild) {
-    let (temp, _) = paths(srv, child.pid);
-    let _ = std::fs::remove_file(temp);
+    let _ = std::fs::remove_file(temp_path(
+        Path::new(&srv.config.dir),
+        child.pid.unsigned_abs(),
+    ));
     srv.rdb.last_bgsave_time_sec = i64::try_from(child.started.elapsed().as_secs()).unwrap_or(0);
     srv.rdb.last_cow = child.cow;
 }

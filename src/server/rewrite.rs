@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use crate::aof::file::RealFile;
 use crate::aof::manifest::open_new_incr;
 use crate::aof::names::{AofNames, BaseFormat};
-use crate::aof::writer::{AofWriter, WriterConfig};
+use crate::aof::writer::AofWriter;
 use crate::aof::{io_strerror, TracingLog};
 
 use super::background::{ActiveChild, ChildKind};
@@ -218,8 +218,7 @@ impl RewriteState {
 }
 
 /// The temp file names of a rewrite child (`dir`-relative in Redis; `dir`-joined here).
-fn temp_files(dir: &Path, pid: i32) -> [PathBuf; 2] {
-    let pid = u32::try_from(pid).unwrap_or(0);
+fn temp_files(dir: &Path, pid: u32) -> [PathBuf; 2] {
     [
         dir.join(AofNames::temp_rewrite(pid)),
         dir.join(AofNames::temp_rewrite_bg(pid)),
@@ -250,42 +249,19 @@ pub fn start(srv: &mut ServerState, trigger: Trigger) -> Result<(), StartError> 
     }
     check_space(srv, &aof_dir)?;
     let temp_incr = switch_incr(srv, &aof_dir)?;
-    let format = if srv.config.aof_use_rdb_preamble {
-        BaseFormat::Rdb
-    } else {
-        BaseFormat::Resp
-    };
+    let job = Job::now(
+        Format::aof_base(&srv.config),
+        srv.config.aof_rewrite_incremental_fsync,
+        srv.config.rdb_key_save_delay,
+    );
     let dir = PathBuf::from(&srv.config.dir);
-    let job_format = match format {
-        BaseFormat::Rdb => Format::Rdb { aof_base: true },
-        BaseFormat::Resp => Format::Resp {
-            timestamps: srv.config.aof_timestamp_enabled,
-        },
-    };
-    let incremental_fsync = srv.config.aof_rewrite_incremental_fsync;
-    let now_secs = unix_secs();
-    let used_mem = super::info::resident_memory();
-    let key_delay_us = srv.config.rdb_key_save_delay;
-    let keys_total: u64 = srv.dbs.iter().map(|db| db.len() as u64).sum();
     srv.rewrite.attempts += 1;
-    let dbs = &srv.dbs;
     let forked = srv
         .background
-        .start(ChildKind::AofRewrite, keys_total, |pipe| {
-            // SAFETY-relevant: this runs in the child; see fork.rs for its rules.
-            // SAFETY: getpid has no preconditions.
-            let me = unsafe { libc::getpid() };
-            let [temp, bg] = temp_files(&dir, me);
-            let job = Job {
-                format: job_format,
-                temp,
-                dest: bg,
-                incremental_fsync,
-                now_secs,
-                used_mem,
-                key_delay_us,
-            };
-            snapshot::run(&job, dbs, pipe)
+        .start(ChildKind::AofRewrite, &srv.dbs, |pipe, dbs| {
+            // This runs in the child; see fork.rs for its rules.
+            let [temp, bg] = temp_files(&dir, std::process::id());
+            snapshot::run(&job, &temp, &bg, dbs, pipe)
         });
     let pid = match forked {
         Ok(pid) => pid,
@@ -311,7 +287,7 @@ pub fn start(srv: &mut ServerState, trigger: Trigger) -> Result<(), StartError> 
         pid,
         started_unix_ms: super::state::now_ms(),
         keys_done: 0,
-        keys_total,
+        keys_total: srv.background.child.as_ref().map_or(0, |c| c.keys_total),
         bytes: 0,
         cow_bytes: 0,
         fork_usec: srv.background.latest_fork_usec,
@@ -323,7 +299,7 @@ pub fn start(srv: &mut ServerState, trigger: Trigger) -> Result<(), StartError> 
     rw.publish(&record);
     rw.running = Some(Running {
         record,
-        format,
+        format: job.format.base_format(),
         temp_incr,
     });
     Ok(())
@@ -377,7 +353,7 @@ fn switch_incr(srv: &mut ServerState, aof_dir: &Path) -> Result<Option<PathBuf>,
         let opened = fs::File::create(&path)
             .and_then(|_| RealFile::open_append(&path))
             .and_then(|file| {
-                let cfg = writer_config(srv);
+                let cfg = super::persist::writer_config(&srv.config);
                 AofWriter::open_at(
                     Arc::new(file),
                     &cfg,
@@ -404,7 +380,7 @@ fn switch_incr(srv: &mut ServerState, aof_dir: &Path) -> Result<Option<PathBuf>,
     let Some(w) = srv.aof.writer.as_mut() else {
         return Ok(None);
     };
-    let old_size = w.stats().file_size;
+    let old_size = w.file_size();
     let mut manifest = srv.aof.manifest.clone();
     let (name, path) = open_new_incr(aof_dir, &names, &mut manifest, &TracingLog)
         .map_err(|_| StartError::Failed)?;
@@ -423,15 +399,6 @@ fn switch_incr(srv: &mut ServerState, aof_dir: &Path) -> Result<Option<PathBuf>,
     srv.aof.manifest = manifest;
     srv.aof.static_size = srv.aof.static_size.saturating_add(old_size);
     Ok(None)
-}
-
-/// The writer settings the configuration asks for.
-pub fn writer_config(srv: &ServerState) -> WriterConfig {
-    WriterConfig {
-        policy: super::persist::policy(srv.config.appendfsync),
-        timestamps: srv.config.aof_timestamp_enabled,
-        ..WriterConfig::default()
-    }
 }
 
 /// Drops the writer of a failed attempt to turn the AOF on and removes its temp INCR.
@@ -508,7 +475,7 @@ pub fn done(srv: &mut ServerState, child: ActiveChild, exit: Exit) {
 /// What every end of a rewrite does: temp files, a failed start of the AOF, timings, history.
 fn finish(srv: &mut ServerState, child: &ActiveChild, mut running: Running) {
     let dir = PathBuf::from(&srv.config.dir);
-    for path in temp_files(&dir, child.pid) {
+    for path in temp_files(&dir, child.pid.unsigned_abs()) {
         let _ = fs::remove_file(path);
     }
     if srv.aof.wait_rewrite {
@@ -538,7 +505,7 @@ fn finish(srv: &mut ServerState, child: &ActiveChild, mut running: Running) {
 fn install(srv: &mut ServerState, pid: i32, running: &Running) -> Result<String, String> {
     let names = srv.aof.names.clone();
     let aof_dir = srv.aof.aof_dir.clone();
-    let [_, temp] = temp_files(Path::new(&srv.config.dir), pid);
+    let [_, temp] = temp_files(Path::new(&srv.config.dir), pid.unsigned_abs());
     failpoint::hit("rewrite-temp-written");
     let (mut am, base_name) = srv.aof.manifest.with_new_base(&names, running.format);
     let base_path = aof_dir.join(&base_name);

@@ -10,12 +10,15 @@ use std::cell::Cell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::db::Db;
+use crate::aof::names::BaseFormat;
+use crate::config::Config;
+use crate::db::{total_keys, Db};
 
 use super::fork::{private_dirty_bytes, ChildMsg, ChildPipe};
+use super::state::unix_secs;
 
 /// With `aof-rewrite-incremental-fsync` / `rdb-save-incremental-fsync`, the file is
 /// fdatasync'ed every this many bytes (Redis's `REDIS_AUTOSYNC_BYTES`), so the kernel never
@@ -41,15 +44,32 @@ pub enum Format {
     Resp { timestamps: bool },
 }
 
-/// One snapshot to write.
-#[derive(Clone, Debug)]
+impl Format {
+    /// The AOF BASE format `config` asks for (`aof-use-rdb-preamble`, `aof-timestamp-enabled`).
+    pub fn aof_base(config: &Config) -> Format {
+        if config.aof_use_rdb_preamble {
+            Format::Rdb { aof_base: true }
+        } else {
+            Format::Resp {
+                timestamps: config.aof_timestamp_enabled,
+            }
+        }
+    }
+
+    /// Which BASE file name this format gets (`.base.rdb` or `.base.aof`).
+    pub fn base_format(self) -> BaseFormat {
+        match self {
+            Format::Rdb { .. } => BaseFormat::Rdb,
+            Format::Resp { .. } => BaseFormat::Resp,
+        }
+    }
+}
+
+/// One snapshot to write: what, and the settings taken when it was decided.
+#[derive(Clone, Copy, Debug)]
 pub struct Job {
     /// What to write.
     pub format: Format,
-    /// The file written first.
-    pub temp: PathBuf,
-    /// Where the finished, durable file is renamed to.
-    pub dest: PathBuf,
     /// fdatasync every [`AUTOSYNC_BYTES`].
     pub incremental_fsync: bool,
     /// Unix time of the snapshot (RDB `ctime`, the `#TS:` line).
@@ -58,6 +78,19 @@ pub struct Job {
     pub used_mem: u64,
     /// `rdb-key-save-delay`: microseconds to sleep after each key (tests only).
     pub key_delay_us: u64,
+}
+
+impl Job {
+    /// A job stamped with the current time and resident memory (RDB `ctime` and `used-mem`).
+    pub fn now(format: Format, incremental_fsync: bool, key_delay_us: u64) -> Job {
+        Job {
+            format,
+            incremental_fsync,
+            now_secs: unix_secs(),
+            used_mem: super::info::resident_memory(),
+            key_delay_us,
+        }
+    }
 }
 
 /// The file being written, counting bytes and syncing incrementally when asked.
@@ -102,37 +135,75 @@ impl Write for Sink<'_> {
     }
 }
 
-/// The child's body: writes `job` from `dbs` and returns the exit status (0 on success, 1 on
-/// any error, after removing the temp file).
-pub fn run(job: &Job, dbs: &[Db], pipe: &ChildPipe) -> i32 {
-    match write(job, dbs, &mut |msg| pipe.send(msg)) {
+/// The child's body: writes `job` from `dbs` into `temp`, renames it to `dest` once durable,
+/// and returns the exit status (0 on success, 1 on any error, after removing `temp`).
+pub fn run(job: &Job, temp: &Path, dest: &Path, dbs: &[Db], pipe: &ChildPipe) -> i32 {
+    match write_here(job, temp, dest, dbs, &mut |msg| pipe.send(msg)) {
         Ok(()) => 0,
-        Err(_) => {
-            let _ = std::fs::remove_file(&job.temp);
-            1
+        Err(_) => 1,
+    }
+}
+
+/// Writes `job` from `dbs` into `temp` and renames it to `dest` once durable, passing progress
+/// to `report`. In the data thread (SAVE, the save at shutdown, DEBUG RELOAD) it blocks the
+/// caller for the whole save, as Redis's `rdbSave` does.
+///
+/// # Errors
+/// Creating, writing, syncing or renaming the file failed; `temp` is removed.
+pub fn write_here(
+    job: &Job,
+    temp: &Path,
+    dest: &Path,
+    dbs: &[Db],
+    report: &mut dyn FnMut(ChildMsg),
+) -> io::Result<()> {
+    write(job, temp, dest, dbs, report).inspect_err(|_| {
+        let _ = std::fs::remove_file(temp);
+    })
+}
+
+/// Serializes `dbs` as `job` says into `out`, calling `progress` after every key.
+///
+/// # Errors
+/// Whatever `out` returns.
+pub fn serialize<W: Write>(
+    out: &mut W,
+    dbs: &[Db],
+    job: &Job,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<()> {
+    match job.format {
+        Format::Rdb { aof_base } => {
+            let opts = crate::rdb::save::SaveOptions {
+                aof_base,
+                ctime_secs: job.now_secs,
+                used_mem: job.used_mem,
+            };
+            crate::rdb::save::save(out, dbs, &opts, progress)
+        }
+        Format::Resp { timestamps } => {
+            let opts = crate::aof::rewrite::RespBaseOptions {
+                timestamp_secs: timestamps.then_some(job.now_secs),
+            };
+            crate::aof::rewrite::write_resp_base(out, dbs, &opts, progress)
         }
     }
 }
 
-/// Writes `job` from `dbs` in this process (SAVE, the save at shutdown, DEBUG RELOAD), which
-/// blocks the caller for the whole save, as Redis's `rdbSave` does.
-///
-/// # Errors
-/// Creating, writing, syncing or renaming the file failed; the temp file is removed.
-pub fn write_here(job: &Job, dbs: &[Db]) -> io::Result<()> {
-    write(job, dbs, &mut |_| {}).inspect_err(|_| {
-        let _ = std::fs::remove_file(&job.temp);
-    })
-}
-
-fn write(job: &Job, dbs: &[Db], report: &mut dyn FnMut(ChildMsg)) -> io::Result<()> {
-    let total: u64 = dbs.iter().map(|db| db.len() as u64).sum();
+fn write(
+    job: &Job,
+    temp: &Path,
+    dest: &Path,
+    dbs: &[Db],
+    report: &mut dyn FnMut(ChildMsg),
+) -> io::Result<()> {
+    let total = total_keys(dbs);
     let file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o644)
-        .open(&job.temp)?;
+        .open(temp)?;
     let written = Cell::new(0u64);
     let mut sink = Sink {
         file,
@@ -167,24 +238,9 @@ fn write(job: &Job, dbs: &[Db], report: &mut dyn FnMut(ChildMsg)) -> io::Result<
             });
         }
     };
-    match job.format {
-        Format::Rdb { aof_base } => {
-            let opts = crate::rdb::save::SaveOptions {
-                aof_base,
-                ctime_secs: job.now_secs,
-                used_mem: job.used_mem,
-            };
-            crate::rdb::save::save(&mut sink, dbs, &opts, &mut progress)?;
-        }
-        Format::Resp { timestamps } => {
-            let opts = crate::aof::rewrite::RespBaseOptions {
-                timestamp_secs: timestamps.then_some(job.now_secs),
-            };
-            crate::aof::rewrite::write_resp_base(&mut sink, dbs, &opts, &mut progress)?;
-        }
-    }
+    serialize(&mut sink, dbs, job, &mut progress)?;
     sink.finish()?;
-    std::fs::rename(&job.temp, &job.dest)?;
+    std::fs::rename(temp, dest)?;
     report(ChildMsg::Progress {
         keys: total,
         total,
