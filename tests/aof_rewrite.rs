@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aof_support::{aof_dir, decode_aof, dump, read_aof, Conn, Proc, Val, AOFD};
+use aof_support::{aof_dir, cmd, decode_aof, dump, pipeline, read_aof, Conn, Proc, Val, AOFD};
 
 /// How long any awaited condition may take on a loaded 2-core machine.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -169,20 +169,6 @@ fn call_bin(c: &mut Conn, args: &[&[u8]]) -> Val {
     c.read().expect("reply")
 }
 
-/// Sends the commands as one pipeline and checks that none failed.
-fn pipeline(c: &mut Conn, cmds: &[Vec<String>]) {
-    let mut out = Vec::new();
-    for cmd in cmds {
-        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
-        out.extend(aof_support::encode(&args));
-    }
-    c.send_raw(&out).expect("send");
-    for cmd in cmds {
-        let reply = c.read().expect("reply");
-        assert!(!matches!(reply, Val::Error(_)), "{cmd:?}: {reply:?}");
-    }
-}
-
 /// `n` plain string keys `fill:<i>` (so a rewrite with `rdb-key-save-delay` lasts).
 fn fill(c: &mut Conn, n: usize) {
     let cmds: Vec<Vec<String>> = (0..n)
@@ -252,11 +238,6 @@ fn aofd_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Proc {
 const BIN_KEY: &[u8] = b"bin\x00\xff\xfe\r\n key";
 const BIN_VAL: &[u8] = b"\x00\x01\r\n\xff\x80 value";
 
-/// The arguments as owned strings.
-fn strs(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
 /// Every type and encoding, binary keys and values, TTLs, several databases.
 // One `push` per command reads better than one long `vec![]`.
 #[allow(clippy::vec_init_then_push)]
@@ -264,15 +245,15 @@ fn populate_all_types(c: &mut Conn) {
     let long = "L".repeat(100);
     let mut cmds: Vec<Vec<String>> = Vec::new();
     // Strings: raw, embedded, int-encoded, negative, float text, long.
-    cmds.push(strs(&["SET", "str", "hello"]));
-    cmds.push(strs(&["SET", "int", "12345"]));
-    cmds.push(strs(&["SET", "negint", "-7"]));
-    cmds.push(strs(&["SET", "bigint", "9223372036854775807"]));
-    cmds.push(strs(&["SET", "float", "3.14"]));
-    cmds.push(strs(&["SET", "empty", ""]));
-    cmds.push(strs(&["SET", "longstr", &long]));
+    cmds.push(cmd(&["SET", "str", "hello"]));
+    cmds.push(cmd(&["SET", "int", "12345"]));
+    cmds.push(cmd(&["SET", "negint", "-7"]));
+    cmds.push(cmd(&["SET", "bigint", "9223372036854775807"]));
+    cmds.push(cmd(&["SET", "float", "3.14"]));
+    cmds.push(cmd(&["SET", "empty", ""]));
+    cmds.push(cmd(&["SET", "longstr", &long]));
     // Lists: small, and large (>128 elements, values >64 bytes).
-    cmds.push(strs(&["RPUSH", "smalllist", "a", "b", "c", "1", "2"]));
+    cmds.push(cmd(&["RPUSH", "smalllist", "a", "b", "c", "1", "2"]));
     let mut big = vec!["RPUSH".to_string(), "biglist".to_string()];
     for i in 0..300 {
         big.push(if i % 10 == 0 {
@@ -282,15 +263,15 @@ fn populate_all_types(c: &mut Conn) {
         });
     }
     cmds.push(big);
-    cmds.push(strs(&["RPUSH", "longvals", &long, "x", &long]));
+    cmds.push(cmd(&["RPUSH", "longvals", &long, "x", &long]));
     // Sets: intset, hashtable (too many integers), strings.
-    cmds.push(strs(&["SADD", "intset", "1", "2", "3", "-5", "100000"]));
+    cmds.push(cmd(&["SADD", "intset", "1", "2", "3", "-5", "100000"]));
     let mut bigset = vec!["SADD".to_string(), "bigintset".to_string()];
     bigset.extend((0..600).map(|i| i.to_string()));
     cmds.push(bigset);
-    cmds.push(strs(&["SADD", "strset", "a", "b", "c", &long]));
+    cmds.push(cmd(&["SADD", "strset", "a", "b", "c", &long]));
     // Sorted sets: listpack and skiplist, with inf/-inf and fractional scores.
-    cmds.push(strs(&[
+    cmds.push(cmd(&[
         "ZADD", "zsmall", "1", "a", "2.5", "b", "-inf", "ninf", "+inf", "pinf",
     ]));
     let mut bigz = vec!["ZADD".to_string(), "zbig".to_string()];
@@ -301,33 +282,33 @@ fn populate_all_types(c: &mut Conn) {
     bigz.extend(["-inf", "minf", "inf", "pinf", "0.1", &long].map(str::to_string));
     cmds.push(bigz);
     // Hashes: listpack and hashtable (many fields, long values).
-    cmds.push(strs(&["HSET", "hsmall", "f1", "v1", "f2", "2"]));
+    cmds.push(cmd(&["HSET", "hsmall", "f1", "v1", "f2", "2"]));
     let mut bigh = vec!["HSET".to_string(), "hbig".to_string()];
     for i in 0..200 {
         bigh.push(format!("field{i}"));
         bigh.push(format!("v{i}"));
     }
     cmds.push(bigh);
-    cmds.push(strs(&["HSET", "hlongval", "f", &long]));
+    cmds.push(cmd(&["HSET", "hlongval", "f", &long]));
     // TTLs on several types.
-    cmds.push(strs(&["EXPIRE", "str", "100000"]));
-    cmds.push(strs(&["PEXPIRE", "biglist", "50000000"]));
-    cmds.push(strs(&["EXPIRE", "zbig", "99999"]));
-    cmds.push(strs(&["EXPIRE", "hsmall", "88888"]));
-    cmds.push(strs(&["EXPIRE", "intset", "77777"]));
-    cmds.push(strs(&["EXPIRE", "int", "66666"]));
+    cmds.push(cmd(&["EXPIRE", "str", "100000"]));
+    cmds.push(cmd(&["PEXPIRE", "biglist", "50000000"]));
+    cmds.push(cmd(&["EXPIRE", "zbig", "99999"]));
+    cmds.push(cmd(&["EXPIRE", "hsmall", "88888"]));
+    cmds.push(cmd(&["EXPIRE", "intset", "77777"]));
+    cmds.push(cmd(&["EXPIRE", "int", "66666"]));
     // Other databases.
-    cmds.push(strs(&["SELECT", "1"]));
-    cmds.push(strs(&["SET", "k1", "v1"]));
-    cmds.push(strs(&["LPUSH", "l", "x", "y"]));
-    cmds.push(strs(&["SELECT", "5"]));
-    cmds.push(strs(&["HSET", "h", "a", "1"]));
-    cmds.push(strs(&["ZADD", "z", "1", "m"]));
-    cmds.push(strs(&["EXPIRE", "h", "7777"]));
-    cmds.push(strs(&["SELECT", "15"]));
-    cmds.push(strs(&["SET", "last", "v"]));
-    cmds.push(strs(&["SADD", "s", "only"]));
-    cmds.push(strs(&["SELECT", "0"]));
+    cmds.push(cmd(&["SELECT", "1"]));
+    cmds.push(cmd(&["SET", "k1", "v1"]));
+    cmds.push(cmd(&["LPUSH", "l", "x", "y"]));
+    cmds.push(cmd(&["SELECT", "5"]));
+    cmds.push(cmd(&["HSET", "h", "a", "1"]));
+    cmds.push(cmd(&["ZADD", "z", "1", "m"]));
+    cmds.push(cmd(&["EXPIRE", "h", "7777"]));
+    cmds.push(cmd(&["SELECT", "15"]));
+    cmds.push(cmd(&["SET", "last", "v"]));
+    cmds.push(cmd(&["SADD", "s", "only"]));
+    cmds.push(cmd(&["SELECT", "0"]));
     pipeline(c, &cmds);
     // Binary keys, fields and values (not UTF-8: sent as raw bytes).
     assert_eq!(
@@ -1166,5 +1147,49 @@ fn bgrewriteaof_replies_in_progress_and_scheduled_in_multi() {
             line("appendonly.aof.2.base.rdb", 2, 'b'),
             line("appendonly.aof.3.incr.aof", 3, 'i'),
         ]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live progress in INFO
+
+#[test]
+fn info_shows_the_childs_progress_while_it_writes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let p = Proc::aofd(tmp.path(), &["--rdb-key-save-delay", "2000"]);
+    let mut c = p.conn();
+    fill(&mut c, 1000);
+    assert_eq!(c.text(&["BGREWRITEAOF"]), STARTED);
+    // The child reports keys written every 100 ms: catch it part-way.
+    let mut processed = 0;
+    wait_for("the child's first progress report", || {
+        processed = info_u64(&mut c, "current_save_keys_processed");
+        processed > 0
+    });
+    let text = c.text(&["INFO", "persistence"]);
+    assert!(text.contains("aof_rewrite_in_progress:1"), "{text}");
+    assert!(text.contains("current_save_keys_total:1000\r\n"), "{text}");
+    assert!(processed < 1000, "{processed}");
+    let perc: f64 = info(&mut c, "current_fork_perc").parse().expect("a number");
+    assert!(perc > 0.0 && perc < 100.0, "{perc}");
+    assert!(
+        info(&mut c, "aof_current_rewrite_time_sec")
+            .parse::<i64>()
+            .expect("a number")
+            >= 0
+    );
+    wait_rewrite_done(&mut c, 1);
+    // Once it ended the live fields are back to zero and the fork is counted.
+    assert_eq!(info_u64(&mut c, "current_save_keys_processed"), 0);
+    assert_eq!(info_u64(&mut c, "current_save_keys_total"), 0);
+    assert_eq!(info(&mut c, "current_fork_perc"), "0.00");
+    assert_eq!(info(&mut c, "aof_current_rewrite_time_sec"), "-1");
+    assert_eq!(c.info_field("stats", "total_forks").as_deref(), Some("1"));
+    assert!(
+        c.info_field("stats", "latest_fork_usec")
+            .expect("field")
+            .parse::<u64>()
+            .expect("n")
+            > 0
     );
 }

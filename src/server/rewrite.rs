@@ -680,3 +680,63 @@ pub fn start_appendonly(srv: &mut ServerState, in_exec: bool) -> Result<(), Star
         );
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::db::Value;
+
+    #[test]
+    fn a_rewrite_publishes_its_record_and_keeps_it_in_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            dir: dir.path().to_str().unwrap().to_string(),
+            appendonly: false,
+            ..Config::default()
+        };
+        let mut srv = ServerState::new(config);
+        srv.dbs[0].set(b"k", Value::Str(b"v".to_vec()));
+        let mut updates = srv.rewrite.subscribe();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async {
+            let state = Rc::new(RefCell::new(srv));
+            tokio::task::spawn_local(super::super::background::supervisor(state.clone()));
+            start(&mut state.borrow_mut(), Trigger::Manual).unwrap();
+            let started = updates.borrow_and_update().clone().unwrap();
+            assert_eq!((started.id, started.phase), (1, Phase::Writing));
+            assert_eq!((started.trigger, started.keys_total), (Trigger::Manual, 1));
+            assert!(started.pid > 0);
+            assert_eq!(state.borrow().rewrite.current(), Some(&started));
+            let ended = tokio::time::timeout(Duration::from_secs(30), async {
+                loop {
+                    updates.changed().await.unwrap();
+                    let r = updates.borrow_and_update().clone().unwrap();
+                    if r.phase != Phase::Writing {
+                        return r;
+                    }
+                }
+            })
+            .await
+            .expect("the rewrite ends");
+            assert_eq!(ended.phase, Phase::Succeeded, "{ended:?}");
+            assert_eq!(
+                ended.base_file.as_deref(),
+                Some("appendonly.aof.1.base.rdb")
+            );
+            assert_eq!((ended.keys_done, ended.error.clone()), (1, None));
+            assert!(ended.duration_ms.is_some());
+            let st = state.borrow();
+            assert_eq!(st.rewrite.current(), None);
+            assert_eq!(st.rewrite.history.iter().collect::<Vec<_>>(), [&ended]);
+        });
+    }
+}

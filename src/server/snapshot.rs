@@ -251,3 +251,36 @@ fn write(
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes 9 MiB through a sink and returns how far it had fdatasync'ed before finishing.
+    fn synced_through(incremental_fsync: bool) -> u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let written = Cell::new(0);
+        let mut sink = Sink {
+            file: File::create(dir.path().join("f")).unwrap(),
+            buf: Vec::new(),
+            written: &written,
+            synced_at: 0,
+            incremental_fsync,
+        };
+        let chunk = vec![7u8; 64 * 1024];
+        for _ in 0..144 {
+            sink.write_all(&chunk).unwrap();
+        }
+        let synced = sink.synced_at;
+        sink.finish().unwrap();
+        assert_eq!(written.get(), 144 * 64 * 1024);
+        synced
+    }
+
+    #[test]
+    fn incremental_fsync_syncs_every_4_mib() {
+        // 9 MiB written in 256 KiB writes: synced at the first write past 4 and past 8 MiB.
+        assert_eq!(synced_through(true), 2 * AUTOSYNC_BYTES);
+        assert_eq!(synced_through(false), 0);
+    }
+}
