@@ -1157,6 +1157,84 @@ mod tests {
         );
     }
 
+    /// Collects commands and RDB keys as `db:...` lines.
+    #[derive(Default)]
+    struct Collect(Vec<String>);
+
+    impl Replay for Collect {
+        fn apply(&mut self, db: usize, args: Vec<Vec<u8>>) -> Result<(), String> {
+            let words: Vec<String> = args
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            self.0.push(format!("{db}:{}", words.join(" ")));
+            Ok(())
+        }
+
+        fn load_key(
+            &mut self,
+            db: usize,
+            key: Vec<u8>,
+            value: crate::db::Value,
+            expire_ms: Option<i64>,
+        ) -> Result<(), String> {
+            let key = String::from_utf8_lossy(&key);
+            self.0
+                .push(format!("{db}:key {key} {value:?} {expire_ms:?}"));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_rdb_base_with_a_resp_tail_then_incrs_loads_in_order() {
+        let mut dbs = vec![crate::db::Db::default(), crate::db::Db::default()];
+        dbs[1].set(b"k", crate::db::Value::Str(b"v".to_vec()));
+        dbs[1].set_expire(b"k", 5);
+        let mut base = Vec::new();
+        let opts = crate::rdb::save::SaveOptions::default();
+        crate::rdb::save::save(&mut base, &dbs, &opts, &mut |_| {}).unwrap();
+        let rdb_len = base.len() as u64;
+        // An old-style tail (Redis 6's preamble + RESP): it starts in database 0, as Redis's AOF
+        // client does (the RDB part's SELECTDB does not move the client).
+        base.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n");
+        let f = Fixture::new(
+            &base,
+            &[b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*2\r\n$3\r\nDEL\r\n$1\r\ny\r\n"],
+        );
+        let log = MemoryLog::new();
+        let mut opts = LoadOptions {
+            aof_load_truncated: false,
+            databases: 16,
+            log: &log,
+            progress: None,
+        };
+        let mut target = Collect::default();
+        let outcome =
+            load_all(f.dir.path(), &f.names, &f.manifest, &mut opts, &mut target).unwrap();
+        assert_eq!(
+            target.0,
+            ["1:key k Str([118]) Some(5)", "0:SET x 1", "2:DEL y"]
+        );
+        assert_eq!(outcome.commands, 3);
+        assert!(log
+            .texts()
+            .iter()
+            .any(|l| l == "Reading RDB base file on AOF loading..."));
+        // A bad record in the tail is reported at its offset in the file, past the RDB part.
+        let mut bad = base[..rdb_len as usize].to_vec();
+        bad.extend_from_slice(b"XYZ\r\n");
+        let f = Fixture::new(&bad, &[]);
+        let e = load_all(
+            f.dir.path(),
+            &f.names,
+            &f.manifest,
+            &mut opts,
+            &mut Collect::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.offset(), Some(rdb_len), "{e:?}");
+    }
+
     #[test]
     fn missing_file_empty_and_rdb() {
         let f = Fixture::new(b"", &[b""]);
