@@ -88,6 +88,40 @@ fn enter_dir(config: &mut Config) -> Result<(), String> {
     Ok(())
 }
 
+/// The admin API's settings, with its token read (or generated and logged).
+///
+/// # Errors
+/// The token file named by `admin-token-file` can't be read, or the generated one written.
+fn admin_config(config: &Config) -> Result<crate::admin::AdminConfig, String> {
+    let dir = PathBuf::from(&config.dir);
+    let token = if config.admin_listen.is_empty() {
+        crate::admin::auth::Token::from_secret("")
+    } else {
+        let token = crate::admin::auth::Token::load(config.admin_token_file.as_deref(), &dir)?;
+        if token.generated {
+            tracing::warn!(
+                file = %token.path.display(),
+                "Generated an admin API token in {} (mode 0600); send it as \
+                 `Authorization: Bearer <token>`.",
+                token.path.display()
+            );
+        } else if token.world_readable() {
+            tracing::warn!(
+                file = %token.path.display(),
+                "The admin token file {} is readable by every user; chmod o-r it.",
+                token.path.display()
+            );
+        }
+        token
+    };
+    Ok(crate::admin::AdminConfig {
+        listen: config.admin_listen.clone(),
+        token,
+        metrics_auth: config.admin_metrics_auth,
+        dir,
+    })
+}
+
 /// Runs the daemon with a loaded configuration until it is shut down. Returns the exit code.
 pub fn run(loaded: Loaded) -> i32 {
     let warnings = startup_warnings(&loaded);
@@ -133,6 +167,13 @@ pub fn run(loaded: Loaded) -> i32 {
         }
     }
     tracing::warn!("Server initialized");
+    let admin = match admin_config(&config) {
+        Ok(admin) => admin,
+        Err(e) => {
+            tracing::warn!("{e}");
+            return 1;
+        }
+    };
     let code = match server::start(
         config,
         StartOptions {
@@ -140,7 +181,20 @@ pub fn run(loaded: Loaded) -> i32 {
             ephemeral_port: false,
         },
     ) {
-        Ok(running) => running.thread.join().unwrap_or(1),
+        Ok(running) => match crate::admin::start(admin, running.data.clone()) {
+            Ok(admin) => {
+                let code = running.thread.join().unwrap_or(1);
+                if let Some(admin) = admin {
+                    admin.stop();
+                }
+                code
+            }
+            Err(e) => {
+                tracing::warn!("{e}");
+                running.stop();
+                1
+            }
+        },
         Err(e) => {
             tracing::warn!(error = %e, "Startup failed.");
             1

@@ -14,6 +14,7 @@
 //!
 //! See ARCHITECTURE.md for the invariants that hold these together.
 
+pub mod admin;
 pub mod aof;
 pub mod app;
 pub mod cmd;

@@ -64,6 +64,8 @@ impl Daemon {
         let err = log.try_clone().expect("clone");
         let child = Command::new(BIN)
             .args(args)
+            // Parallel tests would collide on the admin API's default port.
+            .args(["--admin-listen", ""])
             .env_clear()
             .envs(envs.iter().copied())
             .stdout(Stdio::from(log))

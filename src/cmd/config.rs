@@ -14,6 +14,7 @@ use crate::config::params::{self, Param, PARAMS};
 use crate::config::{Config, EnableDebug};
 use crate::db::glob::glob_match;
 use crate::server::client::Peer;
+use crate::server::state::ServerState;
 
 /// The CONFIG subcommands.
 const SUBCOMMANDS: &[CommandSpec] = &[
@@ -217,26 +218,46 @@ fn config_set(ctx: &mut Ctx<'_>, args: &[Bytes]) -> CmdResult {
     if let Some(e) = first_error {
         return Err(e);
     }
-    // Second pass: parse everything into a copy; any failure leaves the server untouched.
-    let mut new = ctx.srv.config.clone();
-    for (param, value) in &chosen {
-        let values = if param.multi_arg() {
-            split_value(value)
-        } else {
-            vec![value.to_vec()]
-        };
-        (param.set)(&mut new, &values).map_err(|reason| set_failed(param.name, &reason))?;
-    }
-    // `appendonly` cannot change while loading (Redis's DENY_LOADING_CONFIG answers -LOADING).
-    if ctx.srv.loading && new.appendonly != ctx.srv.config.appendonly {
-        return Err(super::error::LOADING);
-    }
-    apply_runtime(&ctx.srv.config, &mut new)?;
-    let old = std::mem::replace(&mut ctx.srv.config, new);
-    crate::server::persist::apply_config_change(ctx.srv, &old, ctx.in_exec)
-        .map_err(|(name, reason)| set_failed(name, &reason))?;
+    let chosen: Vec<(&'static Param, Vec<Vec<u8>>)> = chosen
+        .into_iter()
+        .map(|(param, value)| {
+            let values = if param.multi_arg() {
+                split_value(value)
+            } else {
+                vec![value.to_vec()]
+            };
+            (param, values)
+        })
+        .collect();
+    set_params(ctx.srv, &chosen, ctx.in_exec)?;
     ctx.out.ok();
     Ok(())
+}
+
+/// CONFIG SET's second pass, shared with the admin API so a change made there takes exactly
+/// the same path: parses every value into a copy of the configuration (any failure leaves the
+/// server untouched), then applies the copy and its effects.
+///
+/// # Errors
+/// Redis's `CONFIG SET failed (...)` error for the first bad value or failed effect, or
+/// `-LOADING` for `appendonly` while loading.
+pub fn set_params(
+    srv: &mut ServerState,
+    chosen: &[(&'static Param, Vec<Vec<u8>>)],
+    in_exec: bool,
+) -> Result<(), CmdError> {
+    let mut new = srv.config.clone();
+    for (param, values) in chosen {
+        (param.set)(&mut new, values).map_err(|reason| set_failed(param.name, &reason))?;
+    }
+    // `appendonly` cannot change while loading (Redis's DENY_LOADING_CONFIG answers -LOADING).
+    if srv.loading && new.appendonly != srv.config.appendonly {
+        return Err(super::error::LOADING);
+    }
+    apply_runtime(&srv.config, &mut new)?;
+    let old = std::mem::replace(&mut srv.config, new);
+    crate::server::persist::apply_config_change(srv, &old, in_exec)
+        .map_err(|(name, reason)| set_failed(name, &reason))
 }
 
 /// Applies what a change needs beyond storing the value. Fallible effects come first, so a

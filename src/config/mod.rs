@@ -13,10 +13,11 @@ pub mod cli;
 pub mod params;
 pub mod redis_names;
 pub mod rewrite;
+pub mod runtime;
 pub mod sources;
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -133,6 +134,13 @@ pub struct Config {
     /// Microseconds a snapshot child sleeps after each key (Redis's testing knob, used by the
     /// tests to make a rewrite or BGSAVE last long enough to observe or kill).
     pub rdb_key_save_delay: u64,
+    /// Addresses of the admin HTTP API (`host:port` or `unix:<path>`); empty disables it.
+    pub admin_listen: Vec<String>,
+    /// File holding the admin API's bearer token; unset: `admin.token` in `dir`, generated
+    /// on first start.
+    pub admin_token_file: Option<String>,
+    /// Whether `/metrics` needs the admin token too.
+    pub admin_metrics_auth: bool,
     /// The configuration file the server was started with (absolute), for CONFIG REWRITE.
     pub config_file: Option<PathBuf>,
 }
@@ -174,6 +182,9 @@ impl Default for Config {
             dbfilename: "dump.rdb".to_string(),
             rdb_save_incremental_fsync: true,
             rdb_key_save_delay: 0,
+            admin_listen: vec!["127.0.0.1:8379".to_string()],
+            admin_token_file: None,
+            admin_metrics_auth: true,
             config_file: None,
         }
     }
@@ -231,6 +242,8 @@ pub struct Loaded {
     pub unimplemented: Vec<String>,
     /// Other warnings to log once logging is up.
     pub warnings: Vec<String>,
+    /// The admin API's recorded settings file, when one was read.
+    pub runtime_file: Option<PathBuf>,
 }
 
 /// Loads the layered configuration for a command line, reading `AOFD_*` variables from `env`.
@@ -261,8 +274,45 @@ pub fn load(cli: &CommandLine, env: EnvSource) -> Result<Loaded, ConfigError> {
         };
         config_file = Some(path);
     }
+    // Settings the admin API recorded (`persist: true`) live in the data directory, which
+    // is itself a setting: read everything once to learn `dir`, then again with that file
+    // layered above the configuration file and below the environment and the flags.
+    let first = layered(builder.clone(), &env, cli, &config_file)?;
+    let runtime = runtime_file_path(&first.config.dir);
+    if !runtime.exists() {
+        let mut loaded = first;
+        loaded.config.config_file = config_file;
+        return Ok(loaded);
+    }
+    let name = runtime.to_string_lossy().into_owned();
+    let format = RedisConf {
+        name: Some(name.clone()),
+    };
+    builder = builder.add_source(config::File::new(&name, format).required(false));
+    let mut loaded = layered(builder, &env, cli, &config_file)?;
+    loaded.runtime_file = Some(runtime);
+    loaded.config.config_file = config_file;
+    Ok(loaded)
+}
+
+/// The file in the data directory where the admin API records the settings an operator asked
+/// to keep across restarts (`dir` as configured, relative to the working directory).
+pub fn runtime_file_path(dir: &str) -> PathBuf {
+    Path::new(dir).join(RUNTIME_FILE)
+}
+
+/// Its name.
+pub const RUNTIME_FILE: &str = "aofd-runtime.conf";
+
+/// Adds the environment and the flags above `builder`'s sources and validates the result.
+fn layered(
+    builder: config::ConfigBuilder<config::builder::DefaultState>,
+    env: &EnvSource,
+    cli: &CommandLine,
+    config_file: &Option<PathBuf>,
+) -> Result<Loaded, ConfigError> {
     let built = builder
-        .add_source(env)
+        .add_source(env.clone())
         .add_source(ArgsSource {
             directives: cli.directives.clone(),
         })
@@ -281,9 +331,7 @@ pub fn load(cli: &CommandLine, env: EnvSource) -> Result<Loaded, ConfigError> {
         })?;
     let merged =
         config::Source::collect(&built).map_err(|e| ConfigError::general(crate_error_text(&e)))?;
-    let mut loaded = apply(merged)?;
-    loaded.config.config_file = config_file;
-    Ok(loaded)
+    apply(merged)
 }
 
 /// The text of a `config` crate error: our own sources' messages already name the file and
@@ -337,6 +385,7 @@ pub fn apply(merged: config::Map<String, config::Value>) -> Result<Loaded, Confi
         config,
         unimplemented,
         warnings,
+        runtime_file: None,
     })
 }
 

@@ -264,6 +264,35 @@ fn plain_name(
     Ok(name)
 }
 
+/// `admin-listen`: each argument a `host:port` socket address or `unix:<path>`; no argument,
+/// or one empty argument, disables the admin API.
+fn parse_admin_listen(args: &[Vec<u8>]) -> Result<Vec<String>, Cow<'static, str>> {
+    let mut out = Vec::new();
+    for arg in args {
+        let text = parse_string(std::slice::from_ref(arg))?;
+        if text.is_empty() && args.len() == 1 {
+            break;
+        }
+        match text.strip_prefix("unix:") {
+            Some(path) if !path.is_empty() => {}
+            Some(_) => {
+                return Err(Cow::Borrowed(
+                    "unix: needs a socket path, as in unix:/run/aofd/admin.sock",
+                ))
+            }
+            None if text.parse::<std::net::SocketAddr>().is_ok() => {}
+            None => {
+                return Err(Cow::Owned(format!(
+                    "'{text}' is neither an IP address with a port (127.0.0.1:8379, [::1]:8379) \
+                     nor unix:<path>"
+                )))
+            }
+        }
+        out.push(text);
+    }
+    Ok(out)
+}
+
 /// Redis `isValidDBfilename`.
 fn validate_dbfilename(name: &str) -> Result<(), &'static str> {
     if names::is_base_name(name) {
@@ -541,6 +570,21 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
     },
+    // aofd's own: the admin HTTP API (bound once at startup, like the data port).
+    Param {
+        name: "admin-listen",
+        aliases: &[],
+        kind: Kind::Multi,
+        mutable: false,
+        protected: false,
+        get: |c| c.admin_listen.join(" ").into_bytes(),
+        set: |c, a| {
+            c.admin_listen = parse_admin_listen(a)?;
+            Ok(())
+        },
+    },
+    optional_string!("admin-token-file", admin_token_file, false),
+    boolean!("admin-metrics-auth", admin_metrics_auth, true),
     integer!("rdb-key-save-delay", rdb_key_save_delay, 0, i64::MAX, true),
     boolean!(
         "rdb-save-incremental-fsync",

@@ -72,7 +72,7 @@ mod tests {
             members(&build(8, &[i64::MIN, 0, i64::MAX])).unwrap(),
             [i64::MIN, 0, i64::MAX]
         );
-        assert_eq!(members(&build(2, &[])).unwrap(), []);
+        assert_eq!(members(&build(2, &[])).unwrap(), Vec::<i64>::new());
     }
 
     #[test]

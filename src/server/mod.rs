@@ -14,6 +14,7 @@ pub mod info;
 pub mod persist;
 pub mod pubsub;
 pub mod rdbsave;
+pub mod remote;
 pub mod rewrite;
 pub mod snapshot;
 pub mod state;
@@ -46,6 +47,8 @@ pub struct RunningServer {
     pub unix_path: Option<PathBuf>,
     /// Notified to request shutdown from outside the data thread.
     pub shutdown: Arc<Notify>,
+    /// Runs work on the data thread from other threads (the admin API).
+    pub data: remote::DataHandle,
     /// The data thread; it returns the process exit code when the server has shut down
     /// (non-zero when startup failed, e.g. an AOF that cannot be loaded).
     pub thread: std::thread::JoinHandle<i32>,
@@ -129,6 +132,7 @@ pub fn start(config: Config, options: StartOptions) -> std::io::Result<RunningSe
     let unix_path = std_unix.as_ref().map(|(_, p)| p.clone());
     let shutdown = Arc::new(Notify::new());
     let thread_shutdown = shutdown.clone();
+    let (data, jobs) = remote::DataHandle::new();
     let thread = std::thread::Builder::new()
         .name("aofd-data".to_string())
         .spawn(move || {
@@ -144,13 +148,14 @@ pub fn start(config: Config, options: StartOptions) -> std::io::Result<RunningSe
             };
             let local = LocalSet::new();
             local.block_on(&runtime, async move {
-                run(config, std_tcp, std_unix, thread_shutdown, options).await
+                run(config, std_tcp, std_unix, jobs, thread_shutdown, options).await
             })
         })?;
     Ok(RunningServer {
         tcp_addrs,
         unix_path,
         shutdown,
+        data,
         thread,
     })
 }
@@ -161,6 +166,7 @@ async fn run(
     config: Config,
     std_tcp: Vec<std::net::TcpListener>,
     std_unix: Option<(std::os::unix::net::UnixListener, PathBuf)>,
+    jobs: mpsc::UnboundedReceiver<remote::Job>,
     external_shutdown: Arc<Notify>,
     options: StartOptions,
 ) -> i32 {
@@ -189,6 +195,7 @@ async fn run(
     tokio::task::spawn_local(background_cycle(state.clone(), hz));
     tokio::task::spawn_local(persist::flusher(state.clone()));
     tokio::task::spawn_local(background::supervisor(state.clone()));
+    tokio::task::spawn_local(remote::serve(state.clone(), jobs));
 
     // As Redis: the listeners are up while the dataset loads (clients get -LOADING), and
     // "Ready to accept connections" comes once it is loaded.

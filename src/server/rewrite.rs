@@ -48,7 +48,7 @@ const HISTORY_LEN: usize = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
-    /// BGREWRITEAOF (or the admin API) started it at once.
+    /// BGREWRITEAOF started it at once.
     Manual,
     /// It had been scheduled (BGREWRITEAOF while another child ran, or inside MULTI).
     Scheduled,
@@ -56,6 +56,8 @@ pub enum Trigger {
     Automatic,
     /// `CONFIG SET appendonly yes`: the rewrite that writes the first BASE.
     AofEnabled,
+    /// `POST /v1/rewrites` on the admin API.
+    Api,
 }
 
 /// Where a rewrite is.
@@ -70,6 +72,8 @@ pub enum Phase {
     Failed,
     /// It was stopped (shutdown, `appendonly no`, or a restart of the rewrite).
     Killed,
+    /// An operator cancelled it (`DELETE /v1/rewrites/{id}`).
+    Cancelled,
 }
 
 /// One rewrite, as operators see it (INFO shows the aggregate; the admin API shows these).
@@ -640,6 +644,52 @@ pub fn kill(srv: &mut ServerState) {
         running.record.phase = Phase::Killed;
         finish(srv, &child, running);
     }
+}
+
+/// Why [`cancel`] did nothing.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CancelError {
+    /// No rewrite with that id ever ran (or it left the history).
+    Unknown,
+    /// It already ended; its record.
+    Finished(Box<RewriteRecord>),
+}
+
+impl RewriteState {
+    /// The record of rewrite `id`: the running one or one in the history.
+    pub fn find(&self, id: u64) -> Option<RewriteRecord> {
+        self.current()
+            .filter(|r| r.id == id)
+            .or_else(|| self.history.iter().find(|r| r.id == id))
+            .cloned()
+    }
+}
+
+/// Stops rewrite `id` at an operator's request: the child is killed and its temp files
+/// removed, exactly as when the AOF is turned off, and the record ends as
+/// [`Phase::Cancelled`]. The manifest stays as the start left it (the old BASE and every INCR,
+/// the new INCR included), so it loads completely; the next rewrite folds them in.
+///
+/// # Errors
+/// [`CancelError`]: no such rewrite, or it is not running any more.
+pub fn cancel(srv: &mut ServerState, id: u64) -> Result<RewriteRecord, CancelError> {
+    if srv.rewrite.current().is_none_or(|r| r.id != id) {
+        return Err(match srv.rewrite.find(id) {
+            Some(record) => CancelError::Finished(Box::new(record)),
+            None => CancelError::Unknown,
+        });
+    }
+    let Some(child) = srv.background.kill(ChildKind::AofRewrite) else {
+        return Err(CancelError::Unknown);
+    };
+    tracing::warn!("Cancelling the AOF rewrite {id} (child {}).", child.pid);
+    let Some(mut running) = srv.rewrite.running.take() else {
+        return Err(CancelError::Unknown);
+    };
+    running.record.phase = Phase::Cancelled;
+    let record = running.record.clone();
+    finish(srv, &child, running);
+    Ok(srv.rewrite.find(id).unwrap_or(record))
 }
 
 /// `CONFIG SET appendonly yes` (Redis `startAppendOnly`): the AOF waits for a rewrite that

@@ -60,8 +60,13 @@ impl Proc {
                 cmd.env_remove(name);
             }
         }
+        cmd.args(args);
+        // The admin API's default port would collide between tests run in parallel; the
+        // admin tests choose their own.
+        if program == AOFD && !args.iter().any(|a| a == "--admin-listen") {
+            cmd.args(["--admin-listen", ""]);
+        }
         let child = cmd
-            .args(args)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(out)

@@ -168,6 +168,9 @@ pub fn redis_args(port: u16, dir: &Path) -> Vec<String> {
         "yes".into(),
         "--dir".into(),
         dir.display().to_string(),
+        // Parallel tests would collide on the admin API's default port.
+        "--admin-listen".into(),
+        String::new(),
     ]
 }
 

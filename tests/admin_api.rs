@@ -1,0 +1,147 @@
+//! The admin API over a real socket against the real binary: authentication, error shapes,
+//! health, persistence status and the fsync policy.
+
+mod admin_support;
+
+use admin_support::{Admin, TOKEN};
+
+#[test]
+fn every_protected_endpoint_needs_the_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = Admin::start(tmp.path(), &[]);
+    let http = admin.http();
+    for (method, path) in [
+        ("GET", "/v1/persistence"),
+        ("GET", "/v1/persistence/fsync"),
+        ("PUT", "/v1/persistence/fsync"),
+    ] {
+        for client in [http.anonymous(), http.with_token("wrong")] {
+            let r = client.request(method, path, None);
+            assert_eq!(r.status, 401, "{method} {path}");
+            assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"aofd\""));
+            assert_eq!(r.json()["error"]["code"], "unauthorized");
+        }
+    }
+    // Health is public.
+    assert_eq!(http.anonymous().get("/healthz").status, 200);
+    assert_eq!(http.anonymous().get("/readyz").status, 200);
+    // The right token, and a token with surrounding whitespace in the header, work.
+    assert_eq!(http.get("/v1/persistence").status, 200);
+    let r = http
+        .with_token(&format!("{TOKEN}  "))
+        .get("/v1/persistence/fsync");
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn errors_are_json_with_a_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = Admin::start(tmp.path(), &[]);
+    let http = admin.http();
+    let r = http.get("/v1/nothing-here");
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["code"], "not_found");
+    let r = http.delete("/v1/persistence");
+    assert_eq!(r.status, 405);
+    assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+    let r = http.put_json("/v1/persistence/fsync", "{\"policy\":");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["error"]["code"], "malformed_json");
+    let r = http.put_json("/v1/persistence/fsync", "{\"policy\":\"sometimes\"}");
+    assert_eq!(r.status, 400);
+    let body = r.json();
+    assert_eq!(body["error"]["code"], "invalid_policy");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("'sometimes'"));
+    let r = http.put_json("/v1/persistence/fsync", "{\"policy\":\"no\",\"extra\":1}");
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["error"]["code"], "invalid_body");
+    let huge = format!("{{\"policy\":\"{}\"}}", "x".repeat(200 * 1024));
+    let r = http.put_json("/v1/persistence/fsync", &huge);
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"]["code"], "body_too_large");
+}
+
+#[test]
+fn persistence_status_names_the_manifest_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let admin = Admin::start(tmp.path(), &[]);
+    let mut c = admin.conn();
+    c.call(&["SET", "k", "v"]);
+    let status = admin.http().get("/v1/persistence").json();
+    assert_eq!(status["appendonly"], true);
+    assert_eq!(status["aof_state"], "on");
+    assert_eq!(status["fsync_policy"], "everysec");
+    let files = status["manifest"]["files"].as_array().unwrap();
+    assert_eq!(files[0]["name"], "appendonly.aof.1.base.rdb");
+    assert_eq!(files[0]["type"], "base");
+    assert_eq!(files[0]["size_bytes"], 89);
+    assert_eq!(files[1]["name"], "appendonly.aof.1.incr.aof");
+    assert_eq!(files[1]["type"], "incr");
+    let incr_len = std::fs::metadata(tmp.path().join("appendonlydir/appendonly.aof.1.incr.aof"))
+        .unwrap()
+        .len();
+    assert_eq!(files[1]["size_bytes"], incr_len);
+    assert_eq!(status["current_size_bytes"], incr_len);
+    assert_eq!(status["writer"]["last_write_status"], "ok");
+    assert_eq!(status["rewrite"]["in_progress"], false);
+    assert!(status["loading"].is_null());
+}
+
+#[test]
+fn a_policy_change_is_config_set_and_persists_on_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut admin = Admin::start(tmp.path(), &[]);
+    let http = admin.http();
+    let r = http.put_json("/v1/persistence/fsync", "{\"policy\":\"always\"}");
+    assert_eq!(r.status, 200);
+    let body = r.json();
+    assert_eq!(body["policy"], "always");
+    assert_eq!(body["previous"], "everysec");
+    assert_eq!(body["persisted"], false);
+    let mut c = admin.conn();
+    assert_eq!(
+        c.text(&["CONFIG", "GET", "appendfsync"]),
+        "[appendfsync,always]"
+    );
+    assert_eq!(
+        c.info_field("persistence", "aof_fsync_policy").as_deref(),
+        Some("always")
+    );
+    assert_eq!(http.get("/v1/persistence/fsync").json()["policy"], "always");
+    assert!(admin.proc.log_text().contains(
+        "The fsync policy was changed from everysec to always by admin API client 127.0.0.1:"
+    ));
+
+    // Not persisted: a restart goes back to the configuration.
+    admin.proc.terminate();
+    let admin = Admin::start(tmp.path(), &[]);
+    assert_eq!(
+        admin.http().get("/v1/persistence/fsync").json()["policy"],
+        "everysec"
+    );
+
+    // Persisted: recorded in the data directory and applied at the next start...
+    let r = admin.http().put_json(
+        "/v1/persistence/fsync",
+        "{\"policy\":\"no\",\"persist\":true}",
+    );
+    assert_eq!(r.status, 200);
+    let recorded = tmp.path().join("aofd-runtime.conf");
+    assert_eq!(r.json()["persisted_in"], recorded.display().to_string());
+    drop(admin);
+    let admin = Admin::start(tmp.path(), &[]);
+    assert_eq!(
+        admin.http().get("/v1/persistence/fsync").json()["policy"],
+        "no"
+    );
+    drop(admin);
+    // ...but a flag given at launch still wins.
+    let admin = Admin::start(tmp.path(), &["--appendfsync", "always"]);
+    assert_eq!(
+        admin.http().get("/v1/persistence/fsync").json()["policy"],
+        "always"
+    );
+}
