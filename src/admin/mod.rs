@@ -13,6 +13,7 @@ pub mod auth;
 pub mod error;
 pub mod health;
 pub mod persistence;
+pub mod rewrites;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -166,7 +167,9 @@ pub fn start(config: AdminConfig, data: DataHandle) -> Result<Option<AdminServer
 
 /// Every route: the public ones, then those behind the token.
 fn router(state: AppState, metrics_auth: bool) -> Router {
-    let protected = Router::new().merge(persistence::routes());
+    let protected = Router::new()
+        .merge(persistence::routes())
+        .merge(rewrites::routes());
     let _ = metrics_auth;
     let protected = protected.route_layer(middleware::from_fn_with_state(
         state.token.clone(),
