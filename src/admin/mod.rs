@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod metrics;
 pub mod persistence;
 pub mod rewrites;
 
@@ -152,6 +153,7 @@ pub fn start(config: AdminConfig, data: DataHandle) -> Result<Option<AdminServer
         shutdown: shutdown.clone(),
         dir: config.dir,
     };
+    metrics::install();
     let app = router(state, config.metrics_auth);
     let stop = shutdown.clone();
     let thread = std::thread::Builder::new()
@@ -167,16 +169,21 @@ pub fn start(config: AdminConfig, data: DataHandle) -> Result<Option<AdminServer
 
 /// Every route: the public ones, then those behind the token.
 fn router(state: AppState, metrics_auth: bool) -> Router {
-    let protected = Router::new()
+    let mut protected = Router::new()
         .merge(persistence::routes())
         .merge(rewrites::routes());
-    let _ = metrics_auth;
+    let mut public = health::public_routes();
+    if metrics_auth {
+        protected = protected.merge(metrics::routes());
+    } else {
+        public = public.merge(metrics::routes());
+    }
     let protected = protected.route_layer(middleware::from_fn_with_state(
         state.token.clone(),
         auth::require_token,
     ));
     Router::new()
-        .merge(health::public_routes())
+        .merge(public)
         .merge(protected)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::bad_method)
@@ -198,6 +205,7 @@ fn serve(listeners: Vec<StdListener>, app: Router, stop: CancellationToken) {
         }
     };
     runtime.block_on(async move {
+        tokio::spawn(metrics::upkeep(stop.clone()));
         let mut servers = tokio::task::JoinSet::new();
         for listener in listeners {
             let app = app.clone();

@@ -222,6 +222,12 @@ pub fn resident_memory() -> u64 {
         .map_or(0, |pages| pages.saturating_mul(page_size()))
 }
 
+/// INFO `used_memory`: bytes allocated through the C allocator. Callable from any thread (the
+/// metrics scrape calls it off the data thread, since `mallinfo2` walks every arena).
+pub fn used_memory() -> u64 {
+    memory_use().allocated
+}
+
 fn memory_use() -> MemoryUse {
     // SAFETY: mallinfo2 takes no arguments and only reads the allocator's statistics.
     let info = unsafe { libc::mallinfo2() };

@@ -131,6 +131,8 @@ pub struct RewriteState {
     pub consecutive_failures: u32,
     /// `aof_rewrites`: attempts (counted just before each fork).
     pub attempts: u64,
+    /// Rewrites that ended in [`Phase::Failed`] (the `aofd_aof_rewrite_failures_total` metric).
+    pub failures: u64,
     /// `aof_last_rewrite_time_sec` (-1 before the first).
     pub last_time_sec: i64,
     /// `aof_last_cow_size`.
@@ -163,6 +165,7 @@ impl Default for RewriteState {
             last_ok: true,
             consecutive_failures: 0,
             attempts: 0,
+            failures: 0,
             last_time_sec: -1,
             last_cow: 0,
             limit_delay_minutes: 0,
@@ -469,6 +472,7 @@ pub fn done(srv: &mut ServerState, child: ActiveChild, exit: Exit) {
         Err(e) => {
             srv.rewrite.last_ok = false;
             srv.rewrite.consecutive_failures += 1;
+            srv.rewrite.failures += 1;
             running.record.phase = Phase::Failed;
             running.record.error = Some(e.clone());
         }
@@ -492,6 +496,9 @@ fn finish(srv: &mut ServerState, child: &ActiveChild, mut running: Running) {
     let elapsed = child.started.elapsed();
     srv.rewrite.last_time_sec = i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX);
     srv.rewrite.last_cow = child.cow;
+    if running.record.phase == Phase::Succeeded {
+        metrics::histogram!(crate::admin::metrics::REWRITE_DURATION).record(elapsed.as_secs_f64());
+    }
     let r = &mut running.record;
     r.duration_ms = Some(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
     r.keys_done = child.keys_done;
