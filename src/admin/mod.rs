@@ -10,9 +10,11 @@
 //! streaming responses (SSE, backups) end when the shutdown token is cancelled.
 
 pub mod auth;
+pub mod backup;
 pub mod error;
 pub mod health;
 pub mod persistence;
+pub mod tar;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -166,7 +168,9 @@ pub fn start(config: AdminConfig, data: DataHandle) -> Result<Option<AdminServer
 
 /// Every route: the public ones, then those behind the token.
 fn router(state: AppState, metrics_auth: bool) -> Router {
-    let protected = Router::new().merge(persistence::routes());
+    let protected = Router::new()
+        .merge(persistence::routes())
+        .merge(backup::routes());
     let _ = metrics_auth;
     let protected = protected.route_layer(middleware::from_fn_with_state(
         state.token.clone(),
