@@ -175,9 +175,13 @@ fn read_small(reader: &mut impl Read, path: &str, size: u64) -> Result<Vec<u8>, 
         return Err(format!("{path} is implausibly large ({size} bytes)"));
     }
     let mut data = Vec::new();
-    reader
-        .read_to_end(&mut data)
-        .map_err(|e| format!("reading {path}: {e}"))?;
+    reader.read_to_end(&mut data).map_err(|e| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            format!("bad archive: the archive is truncated inside {path}")
+        } else {
+            format!("reading {path}: {e}")
+        }
+    })?;
     Ok(data)
 }
 
