@@ -1,6 +1,6 @@
 //! Entry point: `aofd check-aof ...` runs the AOF checker, `aofd restore ...` restores a backup;
-//! anything else goes to `app::main` (configuration file and flags). Exits with the code they return. Nothing here knows about
-//! RESP, the keyspace or persistence.
+//! anything else goes to `app::main` (configuration file and flags). Exits with the code they
+//! return. Nothing here knows about RESP, the keyspace or persistence.
 
 fn main() {
     let args: Vec<String> = std::env::args_os()

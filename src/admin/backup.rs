@@ -708,7 +708,8 @@ async fn backup(
         cut_length = info.cut.length,
         stream_offset,
         size_bytes = total,
-        "Backup ({}) for {who}: cut at {cut_file}:{} (stream offset {stream_offset}), {total} bytes.",
+        "Backup ({}) for {who}: cut at {cut_file}:{} (stream offset {stream_offset}), {total} \
+         bytes.",
         format.name(),
         info.cut.length,
     );
