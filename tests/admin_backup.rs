@@ -307,7 +307,7 @@ fn prefill(c: &mut Conn, n: usize) -> BTreeMap<String, Vec<u8>> {
 fn a_backup_during_a_rewrite_survives_the_rewrite_deleting_its_files() {
     let tmp = tempfile::tempdir().unwrap();
     let server_dir = tmp.path().join("server");
-    let mut admin = Admin::start(&server_dir, &[]);
+    let mut admin = Admin::start(&server_dir, &["--save", ""]);
     let http = admin.http();
     let mut c = admin.conn();
     let fixed = prefill(&mut c, 24);
@@ -376,13 +376,16 @@ fn a_backup_during_a_rewrite_survives_the_rewrite_deleting_its_files() {
     assert_eq!(info["cut"]["file"], "appendonly.aof.2.incr.aof");
     let dir = restore_fresh(tmp.path(), "restored", &tar);
     check_cut(&restored_keys(&dir), &lo, &hi, &fixed);
-    admin.proc.terminate();
+    assert!(
+        admin.proc.terminate().is_some(),
+        "aofd did not exit on SIGTERM"
+    );
 }
 
 #[test]
 fn shutdown_ends_a_backup_stream_that_is_not_being_read() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut admin = Admin::start(tmp.path(), &[]);
+    let mut admin = Admin::start(tmp.path(), &["--save", ""]);
     let mut c = admin.conn();
     prefill(&mut c, 24);
     let (status, headers, mut body) = admin.http().open("GET", "/v1/backup", None, &[]);
@@ -396,6 +399,12 @@ fn shutdown_ends_a_backup_stream_that_is_not_being_read() {
     let status = admin.proc.terminate().expect("aofd exits");
     assert!(status.success(), "{status:?}");
     assert!(started.elapsed() < Duration::from_secs(20));
+    // The admin server gives streams 5 s before exiting anyway: the backup must end by itself.
+    assert!(
+        !admin.proc.log_text().contains("did not stop within"),
+        "{}",
+        admin.proc.log_text()
+    );
     // The client gets a short body (or an error), never what looks like a whole backup.
     let mut rest = Vec::new();
     let complete = body.read_to_end(&mut rest).is_ok() && rest.len() == total;
@@ -406,7 +415,7 @@ fn shutdown_ends_a_backup_stream_that_is_not_being_read() {
 /// and a second rewrite running (so the manifest names two INCRs), then returns the dump and
 /// the `?format=aof` body.
 fn aof_format_backup(dir: &Path, preamble: &str) -> (Vec<String>, Vec<u8>) {
-    let admin = Admin::start(dir, &["--aof-use-rdb-preamble", preamble]);
+    let admin = Admin::start(dir, &["--aof-use-rdb-preamble", preamble, "--save", ""]);
     let mut c = admin.conn();
     let run = |c: &mut Conn, cmds: &[&[&str]]| {
         for cmd in cmds {
@@ -479,7 +488,10 @@ fn aof_format_backup(dir: &Path, preamble: &str) -> (Vec<String>, Vec<u8>) {
     assert!(expected.len() >= 10, "{expected:?}");
     // SIGTERM, not SIGKILL: shutdown also kills the rewrite child.
     let mut admin = admin;
-    admin.proc.terminate();
+    assert!(
+        admin.proc.terminate().is_some(),
+        "aofd did not exit on SIGTERM"
+    );
     (expected, r.body)
 }
 
