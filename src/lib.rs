@@ -10,6 +10,7 @@
 //!   the checker, the writer and its fsync worker.
 //! - [`config`]: every parameter, and loading them from defaults, files, environment and flags.
 //! - [`logging`]: log output in readable sentences.
+//! - [`restore`]: `aofd restore`, a backup from the admin API back into a data directory.
 //! - [`app`]: wires it together for the binary.
 //!
 //! See ARCHITECTURE.md for the invariants that hold these together.
@@ -24,4 +25,5 @@ pub mod logging;
 pub mod numeric;
 pub mod protocol;
 pub mod rdb;
+pub mod restore;
 pub mod server;

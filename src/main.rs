@@ -1,6 +1,6 @@
-//! Entry point: `aofd check-aof ...` runs the AOF checker; anything else goes to `app::main`
-//! (configuration file and flags). Exits with the code they return. Nothing here knows about
-//! RESP, the keyspace or persistence.
+//! Entry point: `aofd check-aof ...` runs the AOF checker, `aofd restore ...` restores a backup;
+//! anything else goes to `app::main` (configuration file and flags). Exits with the code they
+//! return. Nothing here knows about RESP, the keyspace or persistence.
 
 fn main() {
     let args: Vec<String> = std::env::args_os()
@@ -17,6 +17,11 @@ fn main() {
             &mut std::io::stdout(),
             &mut std::io::stderr(),
         );
+        std::process::exit(code);
+    }
+    if args.first().is_some_and(|a| a == "restore") {
+        let code =
+            aofd::restore::restore_main(&args[1..], &mut std::io::stdout(), &mut std::io::stderr());
         std::process::exit(code);
     }
     std::process::exit(aofd::app::main(&args));

@@ -10,11 +10,13 @@
 //! streaming responses (SSE, backups) end when the shutdown token is cancelled.
 
 pub mod auth;
+pub mod backup;
 pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod persistence;
 pub mod rewrites;
+pub mod tar;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -171,7 +173,8 @@ pub fn start(config: AdminConfig, data: DataHandle) -> Result<Option<AdminServer
 fn router(state: AppState, metrics_auth: bool) -> Router {
     let mut protected = Router::new()
         .merge(persistence::routes())
-        .merge(rewrites::routes());
+        .merge(rewrites::routes())
+        .merge(backup::routes());
     let mut public = health::public_routes();
     if metrics_auth {
         protected = protected.merge(metrics::routes());

@@ -32,6 +32,7 @@ pub fn usage() -> String {
 Usage: aofd [/path/to/redis.conf | /path/to/aofd.toml] [options]
        aofd --check-config [/path/to/config] [options]
        aofd check-aof [--fix] [--yes] [--truncate-to-timestamp T] <manifest|file>
+       aofd restore <backup.tar|-> --dir <dir> [--force]
        aofd -v or --version
        aofd -h or --help
 
