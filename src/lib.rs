@@ -10,6 +10,9 @@
 //!   the checker, the writer and its fsync worker.
 //! - [`config`]: every parameter, and loading them from defaults, files, environment and flags.
 //! - [`logging`]: log output in readable sentences.
+//! - [`migrate`]: data-directory migrations (`migrations/`), `aofd migrate`, `aofd import`,
+//!   `aofd migrate-config`.
+//! - [`status`]: the one-line service status announced during startup.
 //! - [`app`]: wires it together for the binary.
 //!
 //! See ARCHITECTURE.md for the invariants that hold these together.
@@ -21,7 +24,9 @@ pub mod cmd;
 pub mod config;
 pub mod db;
 pub mod logging;
+pub mod migrate;
 pub mod numeric;
 pub mod protocol;
 pub mod rdb;
 pub mod server;
+pub mod status;

@@ -1,4 +1,5 @@
-//! Entry point: `aofd check-aof ...` runs the AOF checker; anything else goes to `app::main`
+//! Entry point: `aofd check-aof ...` runs the AOF checker, `aofd migrate|import|migrate-config
+//! ...` the data-directory tools (`migrate::cli`); anything else goes to `app::main`
 //! (configuration file and flags). Exits with the code they return. Nothing here knows about
 //! RESP, the keyspace or persistence.
 
@@ -17,6 +18,11 @@ fn main() {
             &mut std::io::stdout(),
             &mut std::io::stderr(),
         );
+        std::process::exit(code);
+    }
+    if let Some(code) =
+        aofd::migrate::cli::dispatch(&args, &mut std::io::stdout(), &mut std::io::stderr())
+    {
         std::process::exit(code);
     }
     std::process::exit(aofd::app::main(&args));
