@@ -231,18 +231,23 @@ pub fn import(
 /// The summary printed after an import.
 pub fn summary(source: &Path, imported: &Imported) -> String {
     let c = &imported.counts;
+    let bytes = |n: u64| {
+        if n < 1000 {
+            human_bytes(n)
+        } else {
+            format!("{} ({n} B)", human_bytes(n))
+        }
+    };
     format!(
         "Imported {} keys from {} into {}.\n  keys per type: {}\n  expired keys skipped: {}\n  \
-         bytes read: {} ({} B), BASE written: {} ({} B)\n",
+         bytes read: {}, BASE written: {}\n",
         c.total(),
         source.display(),
         imported.base.display(),
         c.by_type(),
         c.expired_skipped,
-        human_bytes(imported.bytes_read),
-        imported.bytes_read,
-        human_bytes(imported.bytes_written),
-        imported.bytes_written
+        bytes(imported.bytes_read),
+        bytes(imported.bytes_written)
     )
 }
 

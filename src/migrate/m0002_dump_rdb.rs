@@ -29,7 +29,7 @@ fn plan(layout: &Layout) -> Result<Plan, MigrateError> {
     let d = layout.dirname();
     if m0001_legacy_aof::needs_upgrade(layout)?.is_some() {
         return Ok(Plan::Nothing(format!(
-            "the Redis 6 style {} is the dataset (migration 0001)",
+            "the Redis 6 style {} is the dataset there; migration 0001 moves it",
             layout.names.filename
         )));
     }
