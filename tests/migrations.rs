@@ -59,7 +59,8 @@ impl Fixtures {
         }
     }
     fn resp(&self) -> PathBuf {
-        self.root.join("0001-legacy-aof/fixtures/appendonly-resp.aof")
+        self.root
+            .join("0001-legacy-aof/fixtures/appendonly-resp.aof")
     }
     fn preamble(&self) -> PathBuf {
         self.root
@@ -283,12 +284,11 @@ fn crash_at_every_step_of_0001_then_restart() {
         std::fs::copy(&fixture, dir.join("appendonly.aof")).expect("copy");
         crash_at(dir, point);
         // The legacy file is in exactly one place whatever the step.
-        let places = [dir.join("appendonly.aof"), aof_dir(dir).join("appendonly.aof")];
-        assert_eq!(
-            places.iter().filter(|p| p.exists()).count(),
-            1,
-            "{point}"
-        );
+        let places = [
+            dir.join("appendonly.aof"),
+            aof_dir(dir).join("appendonly.aof"),
+        ];
+        assert_eq!(places.iter().filter(|p| p.exists()).count(), 1, "{point}");
         let p = start(dir, &[]);
         assert_eq!(dump_of(&p), expected(), "{point}\n{}", p.log_text());
         assert!(!dir.join("appendonly.aof").exists(), "{point}");
@@ -434,9 +434,8 @@ fn dump_rdb_without_an_aof_is_imported_at_startup() {
         "{log}"
     );
     assert!(
-        log.contains(
-            "Imported 13 keys from dump.rdb into appendonlydir/appendonly.aof.1.base.rdb"
-        ) && log.contains("string 7, list 2, hash 1, set 2, zset 1; 2 expired keys skipped"),
+        log.contains("Imported 13 keys from dump.rdb into appendonlydir/appendonly.aof.1.base.rdb")
+            && log.contains("string 7, list 2, hash 1, set 2, zset 1; 2 expired keys skipped"),
         "{log}"
     );
     assert_eq!(
@@ -560,7 +559,9 @@ fn import_each_source() {
         &[],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(aof_dir(tmp.path()).join("appendonly.aof.1.base.aof").exists());
+    assert!(aof_dir(tmp.path())
+        .join("appendonly.aof.1.base.aof")
+        .exists());
     let p = start(tmp.path(), &["--aof-use-rdb-preamble", "no"]);
     assert_eq!(dump_of(&p), expected());
 }
@@ -585,7 +586,10 @@ fn crash_at_every_step_of_import_then_finish() {
         // directory already holds the whole dataset and a second import is refused).
         let out = run(&["import", src, "--dir", d], &[]);
         if point == "import-manifest-persisted" {
-            assert!(text(&out.stderr).contains("already holds a dataset"), "{point}");
+            assert!(
+                text(&out.stderr).contains("already holds a dataset"),
+                "{point}"
+            );
         } else {
             assert!(out.status.success(), "{point}: {}", text(&out.stderr));
         }
@@ -620,7 +624,10 @@ fn migrate_config_of_debians_redis_conf_starts_aofd() {
     }
     assert!(warnings.contains("'tcp-backlog' is not supported by aofd; kept as a comment"));
     assert!(warnings.contains("'daemonize yes' became 'no'"));
-    assert!(warnings.lines().all(|l| l.starts_with("warning: ")), "{warnings}");
+    assert!(
+        warnings.lines().all(|l| l.starts_with("warning: ")),
+        "{warnings}"
+    );
     // aofd starts with it (the machine-specific paths and the port overridden by flags, which
     // win over the file).
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -647,9 +654,14 @@ fn migrate_config_of_debians_redis_conf_starts_aofd() {
     let mut p = Proc::spawn(AOFD, &args, dir, port, "aofd.log");
     p.wait_log("Ready to accept connections", LIMIT);
     let mut c = Conn::connect(port);
-    assert_eq!(c.text(&["CONFIG", "GET", "appendfsync"]), "[appendfsync,everysec]");
+    assert_eq!(
+        c.text(&["CONFIG", "GET", "appendfsync"]),
+        "[appendfsync,everysec]"
+    );
     assert_eq!(c.text(&["CONFIG", "GET", "databases"]), "[databases,16]");
-    assert!(p.log_text().contains(&format!("Configuration loaded file={}", file.display())));
+    assert!(p
+        .log_text()
+        .contains(&format!("Configuration loaded file={}", file.display())));
 }
 
 #[test]
@@ -727,6 +739,9 @@ fn redis_server(dir: &Path, extra: &[&str]) -> Proc {
     }
 }
 
+/// Puts an input into an empty data directory.
+type Prepare = Box<dyn Fn(&Path)>;
+
 /// What redis-server holds for a data directory prepared by `prepare`.
 fn redis_dump(prepare: &dyn Fn(&Path), appendonly: &str) -> Vec<String> {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -760,8 +775,10 @@ fn differential_against_redis_server() {
         },
         Fixtures::committed(),
     ] {
-        let legacy = |src: PathBuf| move |d: &Path| {
-            std::fs::copy(&src, d.join("appendonly.aof")).expect("copy");
+        let legacy = |src: PathBuf| {
+            move |d: &Path| {
+                std::fs::copy(&src, d.join("appendonly.aof")).expect("copy");
+            }
         };
         let dumprdb = {
             let src = fx.dump();
@@ -774,7 +791,7 @@ fn differential_against_redis_server() {
             move |d: &Path| copy_dir(&src, &aof_dir(d))
         };
         // (how to prepare the directory, how redis-server reads it)
-        let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+        let cases: Vec<(&str, Prepare, &str)> = vec![
             ("resp", Box::new(legacy(fx.resp())), "yes"),
             ("preamble", Box::new(legacy(fx.preamble())), "yes"),
             // redis-server with appendonly yes would start empty: it reads dump.rdb without.
@@ -793,7 +810,11 @@ fn differential_against_redis_server() {
             p.wait_exit(LIMIT).expect("aofd exits");
             // The directory aofd migrated loads in redis-server.
             let r = redis_server(tmp.path(), &["--appendonly", "yes"]);
-            assert_eq!(dump_of(&r), want, "{name}: redis-server on aofd's directory");
+            assert_eq!(
+                dump_of(&r),
+                want,
+                "{name}: redis-server on aofd's directory"
+            );
             drop(r);
             // aofd import of the same input.
             let src = tempfile::tempdir().expect("tempdir");

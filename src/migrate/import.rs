@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::dataset::{self, human_bytes, Counts};
-use super::{is_file, latest_version, m0001_legacy_aof, record_version, Layout, MigrateError};
+use super::{
+    create_aof_dir, is_file, latest_version, m0001_legacy_aof, record_version, Layout, MigrateError,
+};
 use crate::aof::manifest::AofManifest;
 use crate::aof::names::{AofNames, MANIFEST_SUFFIX, TEMP_PREFIX};
 use crate::aof::MemoryLog;
@@ -61,11 +63,7 @@ impl<'a> Progress<'a> {
             return;
         }
         self.last = Some(Instant::now());
-        let perc = if total == 0 {
-            100
-        } else {
-            done.saturating_mul(100) / total
-        };
+        let perc = done.saturating_mul(100).checked_div(total).unwrap_or(100);
         let filled = usize::try_from(perc.min(100) / 4).unwrap_or(25);
         let (d, t) = if bytes {
             (human_bytes(done), human_bytes(total))
@@ -192,8 +190,7 @@ pub fn import(
         expired_skipped: expired,
         ..Counts::of(&srv.dbs)
     };
-    std::fs::create_dir_all(&layout.aof_dir)
-        .map_err(|e| MigrateError::io("Can't create", &layout.aof_dir, &e))?;
+    create_aof_dir(layout, &quiet)?;
     let (manifest, base) = dataset::first_base_name(&layout.names, &layout.config);
     let bytes_written = dataset::write_base(
         &srv.dbs,

@@ -23,6 +23,7 @@ use crate::server::failpoint;
 pub const MIGRATION: Migration = Migration {
     id: 1,
     name: "legacy-aof",
+    every_run: true,
     plan,
     apply,
 };
@@ -81,9 +82,12 @@ fn plan(layout: &Layout) -> Result<Plan, MigrateError> {
     let f = &layout.names.filename;
     let d = layout.dirname();
     Ok(match needs_upgrade(layout)? {
-        None if !is_file(&layout.legacy_path()) => Plan::Nothing(format!("no {f} in the data directory")),
+        None if !is_file(&layout.legacy_path()) => {
+            Plan::Nothing(format!("no {f} in the data directory"))
+        }
         None => Plan::Nothing(format!(
-            "{d} has a manifest; {f} in the data directory is ignored, as redis-server 7.0 ignores it"
+            "{d} has a manifest; {f} in the data directory is ignored, as redis-server 7.0 \
+             ignores it"
         )),
         Some(Upgrade::Resume) => Plan::Apply(format!(
             "resume an interrupted upgrade: the manifest already names {f} as the BASE; move {f} \
@@ -92,7 +96,11 @@ fn plan(layout: &Layout) -> Result<Plan, MigrateError> {
         Some(case) => Plan::Apply(format!(
             "move the Redis 6 style AOF {f} into {d}{} as its BASE: first the manifest \
              'file {f} seq 1 type b', then the rename",
-            if case == Upgrade::NoDir { " (created)" } else { "" }
+            if case == Upgrade::NoDir {
+                " (created)"
+            } else {
+                ""
+            }
         )),
     })
 }

@@ -20,6 +20,7 @@ use crate::server::failpoint;
 pub const MIGRATION: Migration = Migration {
     id: 2,
     name: "dump-rdb",
+    every_run: false,
     plan,
     apply,
 };

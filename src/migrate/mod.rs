@@ -8,7 +8,8 @@
 //! so it ignores it). It counts only while the manifest lists a dataset: a directory whose
 //! manifest is missing or empty is at version 0, whatever a leftover marker says, so that a data
 //! directory is always judged by what it holds. A migration is pending when its number is above
-//! the recorded version; each one first looks at the directory and either does its step or says
+//! the recorded version (or, for a rule redis-server applies at every start such as 0001's
+//! upgrade, always); each one first looks at the directory and either does its step or says
 //! why there is nothing to do; once all pending ones succeeded the latest version is recorded.
 //!
 //! Crash safety: every step is written so that dying at any instant leaves a directory the next
@@ -164,6 +165,10 @@ pub struct Migration {
     pub id: u32,
     /// Its short name (`legacy-aof`).
     pub name: &'static str,
+    /// Whether it looks at the directory at every run, whatever the recorded version: for a
+    /// rule redis-server itself applies at every start (0001), so a directory behaves as it
+    /// would under Redis even if it changed behind the marker's back.
+    pub every_run: bool,
     /// Looks at the directory and says what [`Migration::apply`] would do.
     pub plan: fn(&Layout) -> Result<Plan, MigrateError>,
     /// Does the step (nothing if the plan is [`Plan::Nothing`]), logging what it does.
@@ -250,15 +255,21 @@ pub fn record_version(layout: &Layout, version: u32) -> io::Result<()> {
     fsync_dir(&layout.aof_dir)
 }
 
-/// The pending migrations and what each would do now.
+/// Each pending migration with what it would do now.
+pub type Steps = Vec<(&'static Migration, Plan)>;
+
+/// The recorded version and the pending migrations with what each would do now.
 ///
 /// # Errors
 /// The directory cannot be examined (see [`recorded_version`] and each migration's plan).
-pub fn plan(layout: &Layout) -> Result<(u32, Vec<(&'static Migration, Plan)>), MigrateError> {
+pub fn plan(layout: &Layout) -> Result<(u32, Steps), MigrateError> {
     let from = recorded_version(layout)?;
     let mut steps = Vec::new();
-    for m in MIGRATIONS.iter().filter(|m| m.id > from) {
-        steps.push((m, (m.plan)(layout)?));
+    for m in MIGRATIONS.iter().filter(|m| m.id > from || m.every_run) {
+        let p = (m.plan)(layout)?;
+        if m.id > from || matches!(p, Plan::Apply(_)) {
+            steps.push((m, p));
+        }
     }
     Ok((from, steps))
 }
@@ -291,8 +302,9 @@ pub fn apply_pending(
         to: from,
         changed: Vec::new(),
     };
-    for m in MIGRATIONS.iter().filter(|m| m.id > from) {
+    for m in MIGRATIONS.iter().filter(|m| m.id > from || m.every_run) {
         match (m.plan)(layout)? {
+            Plan::Nothing(_) if m.id <= from => {}
             Plan::Nothing(reason) => log.log(
                 LogLevel::Notice,
                 &format!(
@@ -415,6 +427,34 @@ mod tests {
         );
         fs::write(l.marker_path(), "garbage\n").unwrap();
         assert!(recorded_version(&l).is_err());
+    }
+
+    #[test]
+    fn legacy_upgrade_is_checked_whatever_the_version() {
+        let tmp = tempfile::tempdir().unwrap();
+        let l = layout(tmp.path());
+        fs::create_dir_all(&l.aof_dir).unwrap();
+        // At version 2, a manifest naming only the legacy BASE, which is back in `dir`: Redis
+        // would resume the upgrade at start, and so does aofd.
+        fs::write(
+            l.aof_dir.join("appendonly.aof.manifest"),
+            "file appendonly.aof seq 1 type b\n",
+        )
+        .unwrap();
+        record_version(&l, 2).unwrap();
+        fs::write(l.legacy_path(), b"").unwrap();
+        let (from, steps) = plan(&l).unwrap();
+        assert_eq!(from, 2);
+        assert_eq!(steps.len(), 1);
+        let log = MemoryLog::new();
+        let applied = apply_pending(&l, &log, &|_| {}).unwrap();
+        assert_eq!(applied.changed, vec![1]);
+        assert!(l.aof_dir.join("appendonly.aof").exists());
+        // Nothing to do: nothing logged, nothing planned.
+        let log = MemoryLog::new();
+        apply_pending(&l, &log, &|_| {}).unwrap();
+        assert!(log.texts().is_empty(), "{:?}", log.texts());
+        assert!(plan(&l).unwrap().1.is_empty());
     }
 
     #[test]
