@@ -604,7 +604,15 @@ fn crash_at_every_step_of_import_then_finish() {
 
 #[test]
 fn migrate_config_of_debians_redis_conf_starts_aofd() {
-    let conf = repo("migrations/fixtures/debian-redis.conf");
+    migrate_config_starts_aofd(&repo("migrations/fixtures/debian-redis.conf"));
+    // The machine's own, when the Debian package is installed.
+    let shipped = Path::new("/etc/redis/redis.conf");
+    if std::fs::read_to_string(shipped).is_ok() {
+        migrate_config_starts_aofd(shipped);
+    }
+}
+
+fn migrate_config_starts_aofd(conf: &Path) {
     let out = run(&["migrate-config", conf.to_str().expect("utf-8")], &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let toml = text(&out.stdout);
