@@ -167,6 +167,16 @@ pub fn run(loaded: Loaded) -> i32 {
         }
     }
     tracing::warn!("Server initialized");
+    // Pending data-directory migrations (migrations/README.md), before the AOF is loaded.
+    if config.appendonly {
+        if let Err(e) = crate::migrate::run_at_startup(&config) {
+            tracing::warn!("{e}");
+            if let Some(path) = &pidfile {
+                let _ = std::fs::remove_file(path);
+            }
+            return 1;
+        }
+    }
     let admin = match admin_config(&config) {
         Ok(admin) => admin,
         Err(e) => {

@@ -11,6 +11,9 @@
 //! - [`config`]: every parameter, and loading them from defaults, files, environment and flags.
 //! - [`logging`]: log output in readable sentences.
 //! - [`restore`]: `aofd restore`, a backup from the admin API back into a data directory.
+//! - [`migrate`]: data-directory migrations (`migrations/`), `aofd migrate`, `aofd import`,
+//!   `aofd migrate-config`.
+//! - [`status`]: the one-line service status announced during startup.
 //! - [`app`]: wires it together for the binary.
 //!
 //! See ARCHITECTURE.md for the invariants that hold these together.
@@ -22,8 +25,10 @@ pub mod cmd;
 pub mod config;
 pub mod db;
 pub mod logging;
+pub mod migrate;
 pub mod numeric;
 pub mod protocol;
 pub mod rdb;
 pub mod restore;
 pub mod server;
+pub mod status;

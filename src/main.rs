@@ -1,4 +1,5 @@
-//! Entry point: `aofd check-aof ...` runs the AOF checker, `aofd restore ...` restores a backup;
+//! Entry point: `aofd check-aof ...` runs the AOF checker, `aofd restore ...` restores a backup,
+//! `aofd migrate|import|migrate-config ...` are the data-directory tools (`migrate::cli`);
 //! anything else goes to `app::main` (configuration file and flags). Exits with the code they
 //! return. Nothing here knows about RESP, the keyspace or persistence.
 
@@ -22,6 +23,11 @@ fn main() {
     if args.first().is_some_and(|a| a == "restore") {
         let code =
             aofd::restore::restore_main(&args[1..], &mut std::io::stdout(), &mut std::io::stderr());
+        std::process::exit(code);
+    }
+    if let Some(code) =
+        aofd::migrate::cli::dispatch(&args, &mut std::io::stdout(), &mut std::io::stderr())
+    {
         std::process::exit(code);
     }
     std::process::exit(aofd::app::main(&args));

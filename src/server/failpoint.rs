@@ -7,6 +7,12 @@
 //! `rewrite-renamed` (the new BASE is in place, the manifest still names the old one),
 //! `rewrite-manifest-persisted` (the new manifest is on disk, history not yet deleted),
 //! `rewrite-history-deleted` (history files removed, manifest not yet rewritten without them).
+//! Data-directory migrations (`crate::migrate`, each README in `migrations/` says what the
+//! state is at each point): `migrate-0001-dir-created`, `migrate-0001-manifest-persisted`,
+//! `migrate-0001-renamed`, `migrate-0002-dir-created`, `migrate-0002-base-written`,
+//! `migrate-0002-base-renamed`, `migrate-0002-verified`, `migrate-0002-manifest-persisted`,
+//! `migrate-version-recorded`; `aofd import`: `import-base-written`, `import-base-renamed`,
+//! `import-verified`, `import-manifest-persisted`.
 
 /// The environment variable naming the point to crash at.
 pub const ENV: &str = "AOFD_FAILPOINT";

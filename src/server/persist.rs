@@ -421,6 +421,31 @@ fn listed_size(aof_dir: &std::path::Path, manifest: &AofManifest) -> u64 {
         .sum()
 }
 
+/// Loads the files `manifest` lists in `aof_dir` into `srv` on this thread, in one go (no
+/// batching, nobody served meanwhile): DEBUG LOADAOF, and the offline tools (`aofd import`, the
+/// data-directory migrations) that build a dataset outside a running server.
+///
+/// # Errors
+/// The loader's [`LoadError`].
+pub fn load_direct(
+    srv: &mut ServerState,
+    aof_dir: &std::path::Path,
+    names: &AofNames,
+    manifest: &AofManifest,
+    opts: &mut LoadOptions<'_>,
+) -> Result<LoadOutcome, LoadError> {
+    srv.loading = true;
+    let result = with_aof_client(srv, |srv| {
+        let mut target = Direct {
+            srv,
+            out: Reply::new(Resp::V2),
+        };
+        load_all(aof_dir, names, manifest, opts, &mut target)
+    });
+    srv.loading = false;
+    result
+}
+
 /// DEBUG LOADAOF (Redis `debug.c`): flushes the buffer, empties the dataset and loads it again
 /// from the files on disk, blocking the server meanwhile. A failed load exits the process, as in
 /// Redis (the dataset is gone and the files are not loadable).
@@ -442,23 +467,13 @@ pub fn reload(srv: &mut ServerState) {
             std::process::exit(1);
         }
     };
-    let truncated_ok = srv.config.aof_load_truncated;
-    let databases = srv.dbs.len();
-    srv.loading = true;
-    let result = with_aof_client(srv, |srv| {
-        let mut target = Direct {
-            srv,
-            out: Reply::new(Resp::V2),
-        };
-        let mut opts = LoadOptions {
-            aof_load_truncated: truncated_ok,
-            databases,
-            log: &TracingLog,
-            progress: None,
-        };
-        load_all(&aof_dir, &names, &manifest, &mut opts, &mut target)
-    });
-    srv.loading = false;
+    let mut opts = LoadOptions {
+        aof_load_truncated: srv.config.aof_load_truncated,
+        databases: srv.dbs.len(),
+        log: &TracingLog,
+        progress: None,
+    };
+    let result = load_direct(srv, &aof_dir, &names, &manifest, &mut opts);
     match result {
         Ok(outcome) if outcome.status != LoadStatus::NotExist => {
             srv.aof.manifest = manifest;
