@@ -11,6 +11,7 @@ fn every_protected_endpoint_needs_the_token() {
     let admin = Admin::start(tmp.path(), &[]);
     let http = admin.http();
     for (method, path) in [
+        ("GET", "/readyz"),
         ("GET", "/v1/persistence"),
         ("GET", "/v1/persistence/fsync"),
         ("PUT", "/v1/persistence/fsync"),
@@ -22,9 +23,9 @@ fn every_protected_endpoint_needs_the_token() {
             assert_eq!(r.json()["error"]["code"], "unauthorized");
         }
     }
-    // Health is public.
+    // Liveness is public; readiness needs the token like the rest.
     assert_eq!(http.anonymous().get("/healthz").status, 200);
-    assert_eq!(http.anonymous().get("/readyz").status, 200);
+    assert_eq!(http.get("/readyz").status, 200);
     // The right token, and a token with surrounding whitespace in the header, work.
     assert_eq!(http.get("/v1/persistence").status, 200);
     let r = http

@@ -269,7 +269,7 @@ fn readyz_and_metrics_report_loading() {
         std::thread::sleep(Duration::from_millis(5));
     }
 
-    let r = http.anonymous().get("/readyz");
+    let r = http.get("/readyz");
     assert_eq!(
         r.status, 503,
         "the load finished before /readyz was asked (make the AOF bigger)"
@@ -282,7 +282,7 @@ fn readyz_and_metrics_report_loading() {
     assert_eq!(m.get("aofd_aof_enabled"), 0.0);
 
     p.wait_log("Ready to accept connections", Duration::from_secs(120));
-    let r = http.anonymous().get("/readyz");
+    let r = http.get("/readyz");
     assert_eq!(r.status, 200, "{}", r.text());
     let m = scrape(&http);
     assert_eq!(m.get("aofd_loading"), 0.0);

@@ -1,5 +1,6 @@
-//! `/healthz` (the process answers) and `/readyz` (it can serve: loaded, and writes not
-//! refused for a disk error). Both are public: a load balancer or systemd check has no token.
+//! `/healthz` (the process answers; public, so a liveness probe needs no secret) and `/readyz`
+//! (it can serve: loaded, and writes not refused for a disk error; behind the token like every
+//! other endpoint, since its answer tells an outsider about the disk's state).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,9 +14,12 @@ use super::AppState;
 
 /// Routes anyone may call.
 pub fn public_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    Router::new().route("/healthz", get(healthz))
+}
+
+/// Routes behind the token.
+pub fn protected_routes() -> Router<AppState> {
+    Router::new().route("/readyz", get(readyz))
 }
 
 async fn healthz() -> Json<serde_json::Value> {

@@ -172,6 +172,7 @@ pub fn start(config: AdminConfig, data: DataHandle) -> Result<Option<AdminServer
 /// Every route: the public ones, then those behind the token.
 fn router(state: AppState, metrics_auth: bool) -> Router {
     let mut protected = Router::new()
+        .merge(health::protected_routes())
         .merge(persistence::routes())
         .merge(rewrites::routes())
         .merge(backup::routes());
