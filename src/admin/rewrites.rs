@@ -204,10 +204,7 @@ fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<u64, ApiError> 
     let Path(text) = path.map_err(|e| {
         ApiError::bad_request(
             "invalid_id",
-            format!(
-                "The rewrite id is not a positive integer: {}",
-                e.body_text()
-            ),
+            format!("The path does not hold a rewrite id: {}", e.body_text()),
         )
     })?;
     text.parse::<u64>().map_err(|_| {
