@@ -14,6 +14,7 @@ pub mod backup;
 pub mod error;
 pub mod health;
 pub mod metrics;
+pub mod openapi;
 pub mod persistence;
 pub mod rewrites;
 pub mod tar;
@@ -175,7 +176,8 @@ fn router(state: AppState, metrics_auth: bool) -> Router {
         .merge(health::protected_routes())
         .merge(persistence::routes())
         .merge(rewrites::routes())
-        .merge(backup::routes());
+        .merge(backup::routes())
+        .merge(openapi::routes());
     let mut public = health::public_routes();
     if metrics_auth {
         protected = protected.merge(metrics::routes());

@@ -13,10 +13,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, JsonBody};
+use super::rewrites::View;
 use super::{AppState, Requester};
 use crate::aof::manifest::{AofInfo, FileKind};
 use crate::config::params;
-use crate::server::rewrite::RewriteRecord;
 use crate::server::state::ServerState;
 
 /// The routes of this module (all behind the token).
@@ -129,8 +129,8 @@ pub struct RewriteSummary {
     pub last_status: &'static str,
     /// INFO `aof_rewrites_consecutive_failures`.
     pub consecutive_failures: u32,
-    /// The running rewrite.
-    pub current: Option<RewriteRecord>,
+    /// The running rewrite, shaped as `/v1/rewrites` shows it.
+    pub current: Option<View>,
 }
 
 fn kind_name(kind: FileKind) -> &'static str {
@@ -208,7 +208,7 @@ pub fn read_status(st: &ServerState) -> Status {
             scheduled: st.rewrite.scheduled,
             last_status: if st.rewrite.last_ok { "ok" } else { "err" },
             consecutive_failures: st.rewrite.consecutive_failures,
-            current: st.rewrite.current().cloned(),
+            current: st.rewrite.current().map(View::from),
         },
     }
 }

@@ -9,6 +9,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
@@ -199,7 +200,14 @@ async fn start(State(app): State<AppState>, requester: Requester) -> Result<Resp
     }
 }
 
-fn parse_id(text: &str) -> Result<u64, ApiError> {
+/// The `{id}` of a path; a segment that is not UTF-8 is answered in the API's error shape too.
+fn parse_id(path: Result<Path<String>, PathRejection>) -> Result<u64, ApiError> {
+    let Path(text) = path.map_err(|e| {
+        ApiError::bad_request(
+            "invalid_id",
+            format!("The path does not hold a rewrite id: {}", e.body_text()),
+        )
+    })?;
     text.parse::<u64>().map_err(|_| {
         ApiError::bad_request(
             "invalid_id",
@@ -214,8 +222,11 @@ fn unknown(id: u64) -> ApiError {
     ))
 }
 
-async fn one(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json<View>, ApiError> {
-    let id = parse_id(&id)?;
+async fn one(
+    State(app): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<View>, ApiError> {
+    let id = parse_id(id)?;
     let record = app.data.run(move |st| st.rewrite.find(id)).await?;
     record
         .as_ref()
@@ -225,10 +236,10 @@ async fn one(State(app): State<AppState>, Path(id): Path<String>) -> Result<Json
 
 async fn cancel(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     requester: Requester,
 ) -> Result<Json<View>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(id)?;
     let Requester(who) = requester;
     let result = app
         .data
@@ -304,9 +315,9 @@ fn event(kind: &'static str, view: &View) -> Result<Event, Infallible> {
 
 async fn events(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(id)?;
     // The record and the subscription are taken in one job, so no update falls between them.
     let (record, updates) = app
         .data
