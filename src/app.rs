@@ -59,7 +59,7 @@ pub fn main(args: &[String]) -> i32 {
         println!("Configuration OK: {source}");
         return 0;
     }
-    run(loaded)
+    run_with(loaded, Some(&cli))
 }
 
 /// The warnings to log once logging is up.
@@ -124,8 +124,18 @@ fn admin_config(config: &Config) -> Result<crate::admin::AdminConfig, String> {
 
 /// Runs the daemon with a loaded configuration until it is shut down. Returns the exit code.
 pub fn run(loaded: Loaded) -> i32 {
+    run_with(loaded, None)
+}
+
+/// [`run`]; with the command line the configuration came from, SIGHUP reloads it.
+fn run_with(loaded: Loaded, cli: Option<&config::CommandLine>) -> i32 {
     let warnings = startup_warnings(&loaded);
     let mut config = loaded.config;
+    crate::service::notify::arm();
+    let reloader = match (cli, std::env::current_dir()) {
+        (Some(cli), Ok(cwd)) => Some(crate::service::reload::Reloader::new(cli, &config, cwd)),
+        _ => None,
+    };
     if let Err(e) = enter_dir(&mut config) {
         eprintln!("{e}");
         return 1;
@@ -141,18 +151,21 @@ pub fn run(loaded: Loaded) -> i32 {
     let pid = std::process::id();
     tracing::warn!("oO0OoO0OoO0Oo aofd is starting oO0OoO0OoO0Oo");
     tracing::warn!(
+        aofd_event = "startup",
         "aofd version={}, bits={}, pid={pid}, just started",
         env!("CARGO_PKG_VERSION"),
         usize::BITS
     );
     match &config.config_file {
-        Some(file) => tracing::warn!(file = %file.display(), "Configuration loaded"),
+        Some(file) => {
+            tracing::warn!(file = %file.display(), aofd_event = "config", "Configuration loaded");
+        }
         None => {
             tracing::warn!(
                 "Warning: no config file specified, using the default config. In order to \
                  specify a config file use aofd /path/to/aofd.toml or /path/to/redis.conf"
             );
-            tracing::warn!("Configuration loaded");
+            tracing::warn!(aofd_event = "config", "Configuration loaded");
         }
     }
     for warning in &warnings {
@@ -193,6 +206,10 @@ pub fn run(loaded: Loaded) -> i32 {
     ) {
         Ok(running) => match crate::admin::start(admin, running.data.clone()) {
             Ok(admin) => {
+                crate::service::notify::admin_ready();
+                if let Err(e) = crate::service::start(running.data.clone(), reloader) {
+                    tracing::warn!("Can't start the service thread (watchdog, reloads): {e}");
+                }
                 let code = running.thread.join().unwrap_or(1);
                 if let Some(admin) = admin {
                     admin.stop();

@@ -14,6 +14,7 @@
 //! - [`migrate`]: data-directory migrations (`migrations/`), `aofd migrate`, `aofd import`,
 //!   `aofd migrate-config`.
 //! - [`status`]: the one-line service status announced during startup.
+//! - [`service`]: systemd integration: readiness, status, watchdog, reload, the journal.
 //! - [`app`]: wires it together for the binary.
 //!
 //! See ARCHITECTURE.md for the invariants that hold these together.
@@ -31,4 +32,5 @@ pub mod protocol;
 pub mod rdb;
 pub mod restore;
 pub mod server;
+pub mod service;
 pub mod status;

@@ -11,6 +11,10 @@
 //! does, so logrotate can move it away). `loglevel` can change at runtime (CONFIG SET) through a
 //! reload handle. Colour only when writing to a terminal.
 //!
+//! Under systemd, when standard output or error is the journal (`JOURNAL_STREAM`), events go
+//! to the journal in its native protocol instead, every field a journal field
+//! (`service::journal`). The `aofd_event` field (`AOFD_EVENT` there) is left out of the lines.
+//!
 //! Level mapping: Redis `debug` = tracing TRACE, `verbose` = DEBUG, `notice` = INFO,
 //! `warning` = WARN and ERROR; `nothing` turns logging off.
 
@@ -69,11 +73,26 @@ pub fn init(loglevel: &str, logfile: &str) -> Result<(), String> {
             .map_err(|e| format!("Can't open the log file: {e}"))?;
         LogWriter::File(path)
     };
-    let layer = tracing_subscriber::fmt::layer()
-        .event_format(RedisFormat { ansi })
-        .with_ansi(ansi)
-        .with_writer(writer);
-    let subscriber = Registry::default().with(filter).with(layer);
+    let journal = if logfile.is_empty() && crate::service::journal::stream_is_journal() {
+        match crate::service::journal::JournalLayer::new() {
+            Ok(layer) => Some(layer),
+            Err(e) => {
+                eprintln!(
+                    "The journal socket is unusable ({e}); logging lines to standard output."
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let layer = journal.is_none().then(|| {
+        tracing_subscriber::fmt::layer()
+            .event_format(RedisFormat { ansi })
+            .with_ansi(ansi)
+            .with_writer(writer)
+    });
+    let subscriber = Registry::default().with(filter).with(layer).with(journal);
     if tracing::subscriber::set_global_default(subscriber).is_ok() {
         let _ = RELOAD.set(handle);
     }
@@ -198,6 +217,10 @@ impl Fields {
     fn push(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             self.message.push_str(value);
+            return;
+        }
+        // For the journal's index; the sentence already says what happened.
+        if field.name() == "aofd_event" {
             return;
         }
         let _ = write!(self.rest, " {}=", field.name());

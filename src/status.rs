@@ -1,7 +1,7 @@
 //! The service's one-line status ("Applying data-directory migration 0001 ...", "Loading ..."):
 //! the text an operator sees in `systemctl status`. Startup code calls [`announce`] at each long
-//! step; today the text is only kept (for [`current`]); the systemd integration sends it as
-//! `STATUS=` from here, so no caller has to change.
+//! step; the text is kept (for [`current`]) and sent to systemd as `STATUS=` (with a start
+//! timeout extension: the step may be long) by `service::notify`.
 
 use std::sync::Mutex;
 
@@ -14,6 +14,7 @@ pub fn announce(text: &str) {
     if let Ok(mut current) = CURRENT.lock() {
         *current = Some(text.to_string());
     }
+    crate::service::notify::status_and_extend(text);
 }
 
 /// The last status announced, if any.

@@ -146,3 +146,99 @@ fn a_policy_change_is_config_set_and_persists_on_request() {
         "always"
     );
 }
+
+#[test]
+fn always_set_through_the_api_keeps_acknowledged_writes_across_sigkill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut admin = Admin::start(tmp.path(), &["--appendfsync", "no"]);
+    let r = admin
+        .http()
+        .put_json("/v1/persistence/fsync", "{\"policy\":\"always\"}");
+    assert_eq!(r.status, 200);
+    let mut c = admin.conn();
+    for i in 0..300 {
+        assert_eq!(c.text(&["SET", &format!("k{i}"), &i.to_string()]), "OK");
+    }
+    // Under `always` every acknowledged write was fdatasync'ed before its reply.
+    let status = admin.http().get("/v1/persistence").json();
+    assert_eq!(status["writer"]["unsynced_bytes"], 0);
+    assert!(status["writer"]["fsync"]["count"].as_u64().unwrap() > 0);
+    admin.proc.kill9();
+    let admin = Admin::start(tmp.path(), &[]);
+    let mut c = admin.conn();
+    assert_eq!(c.text(&["DBSIZE"]), "300");
+    assert_eq!(c.text(&["GET", "k299"]), "299");
+}
+
+#[test]
+fn a_generated_token_and_a_unix_socket_listener() {
+    use std::io::{Read, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let sock = tmp.path().join("admin.sock");
+    let listen = format!("unix:{}", sock.display());
+    let mut p = admin_support::Proc::aofd(&dir, &["--admin-listen", &listen]);
+    p.wait_log(
+        "Admin API listening on unix:",
+        std::time::Duration::from_secs(20),
+    );
+    // No admin-token-file: one was generated in `dir`, owner-only, and its path logged.
+    let token_path = dir.join("admin.token");
+    let token = std::fs::read_to_string(&token_path).unwrap();
+    let token = token.trim();
+    assert_eq!(token.len(), 64);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&token_path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(p.log_text().contains(&format!(
+        "Generated an admin API token in {}",
+        token_path.display()
+    )));
+    let ask = |auth: &str| {
+        let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+        write!(
+            s,
+            "GET /v1/persistence/fsync HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let ok = ask(&format!("Authorization: Bearer {token}\r\n"));
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    assert!(ok.ends_with("{\"policy\":\"everysec\"}"), "{ok}");
+    assert!(ask("").starts_with("HTTP/1.1 401"));
+    // The socket file goes away with the server.
+    assert!(p.terminate().is_some_and(|s| s.success()));
+    assert!(!sock.exists());
+}
+
+#[test]
+fn a_busy_admin_port_or_a_bad_address_stops_startup_with_its_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut p = admin_support::Proc::aofd_nowait(tmp.path(), &["--admin-listen", &addr]);
+    let status = p
+        .wait_exit(std::time::Duration::from_secs(20))
+        .expect("exits");
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        p.log_text()
+            .contains(&format!("Can't listen for the admin API on {addr}:")),
+        "{}",
+        p.log_text()
+    );
+    let mut p = admin_support::Proc::aofd_nowait(tmp.path(), &["--admin-listen", "localhost"]);
+    let status = p
+        .wait_exit(std::time::Duration::from_secs(20))
+        .expect("exits");
+    assert_eq!(status.code(), Some(1));
+    let log = p.log_text();
+    assert!(
+        log.contains("'admin-listen' = 'localhost'")
+            && log.contains("neither an IP address with a port"),
+        "{log}"
+    );
+}

@@ -716,6 +716,7 @@ async fn backup(
 
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
     let log_who = who.clone();
+    let log_cut = (cut_file.clone(), info.cut.length);
     std::thread::Builder::new()
         .name("aofd-backup".to_string())
         .spawn(move || {
@@ -727,6 +728,11 @@ async fn backup(
             match produce(plan, &mut sink) {
                 Ok(()) => tracing::info!(
                     size_bytes = sink.sent,
+                    bytes = sink.sent,
+                    aof_file = %log_cut.0,
+                    offset = log_cut.1,
+                    requested_by = %log_who,
+                    aofd_event = "backup_taken",
                     "Backup for {log_who} fully handed to the connection ({} bytes).",
                     sink.sent
                 ),

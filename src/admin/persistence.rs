@@ -274,23 +274,20 @@ async fn put_fsync(
     }
     let Requester(who) = requester;
     let value = policy.clone();
+    // The change is logged where it is applied (the `fsync_policy_changed` event), naming `who`.
     let (previous, now) = app
         .data
         .run(move |st| {
             let previous = st.config.appendfsync.name();
             let param = params::find("appendfsync").expect("appendfsync is a parameter");
-            crate::cmd::config::set_params(st, &[(param, vec![value.into_bytes()])], false)
-                .map(|()| (previous, st.config.appendfsync.name()))
-                .map_err(|e| e.0.into_owned())
+            crate::service::with_requester(&who, || {
+                crate::cmd::config::set_params(st, &[(param, vec![value.into_bytes()])], false)
+            })
+            .map(|()| (previous, st.config.appendfsync.name()))
+            .map_err(|e| e.0.into_owned())
         })
         .await?
         .map_err(|e| ApiError::new(StatusCode::CONFLICT, "config_set_failed", e))?;
-    tracing::warn!(
-        old_policy = previous,
-        fsync_policy = now,
-        requested_by = %who,
-        "The fsync policy was changed from {previous} to {now} by {who}."
-    );
     let mut persisted_in = None;
     if body.persist {
         let path = crate::config::runtime::record(&app.dir, "appendfsync", now).map_err(|e| {

@@ -144,7 +144,8 @@ async fn start(State(app): State<AppState>, requester: Requester) -> Result<Resp
             if let Some(current) = st.rewrite.current() {
                 return Err(Refused::Running(current.id));
             }
-            match rewrite::start(st, Trigger::Api) {
+            match crate::service::with_requester(&who_for_log, || rewrite::start(st, Trigger::Api))
+            {
                 Ok(()) => {
                     let record = st.rewrite.current().map(View::from);
                     if let Some(r) = &record {

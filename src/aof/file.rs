@@ -49,12 +49,18 @@ pub trait AofFile: Send + Sync + fmt::Debug {
     fn is_empty(&self) -> io::Result<bool> {
         Ok(self.len()? == 0)
     }
+
+    /// The file's name, for log lines (`AOF_FILE` in the journal); `None` when it has none.
+    fn name(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A real file, opened for appending (`O_WRONLY|O_APPEND|O_CREAT`, mode 0644, as Redis does).
 #[derive(Debug)]
 pub struct RealFile {
     file: File,
+    name: Option<String>,
 }
 
 impl RealFile {
@@ -68,7 +74,8 @@ impl RealFile {
             .create(true)
             .mode(0o644)
             .open(path)?;
-        Ok(RealFile { file })
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        Ok(RealFile { file, name })
     }
 }
 
@@ -98,6 +105,10 @@ impl AofFile for RealFile {
 
     fn len(&self) -> io::Result<u64> {
         Ok(self.file.metadata()?.len())
+    }
+
+    fn name(&self) -> Option<String> {
+        self.name.clone()
     }
 }
 

@@ -45,6 +45,26 @@ pub enum LogLevel {
 pub trait AofLogger: Send + Sync {
     /// Records one line.
     fn log(&self, level: LogLevel, msg: &str);
+
+    /// Records one line that marks an event operators query for (the journal's `AOFD_EVENT`
+    /// and its fields). Loggers without structured fields record just the line.
+    fn event(&self, level: LogLevel, event: &AofEvent<'_>, msg: &str) {
+        let _ = event;
+        self.log(level, msg);
+    }
+}
+
+/// The structured part of an [`AofLogger::event`] line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AofEvent<'a> {
+    /// `AOFD_EVENT`: `aof_write_error`, `aof_write_recovered`, `slow_fsync`.
+    pub name: &'static str,
+    /// `AOF_FILE`: the file concerned.
+    pub file: Option<&'a str>,
+    /// `OFFSET`: where in it (bytes).
+    pub offset: Option<u64>,
+    /// `DURATION_MS`: how long it took.
+    pub duration_ms: Option<u64>,
 }
 
 /// The production logger: `tracing` events (notice → info, warning → warn).
@@ -56,6 +76,25 @@ impl AofLogger for TracingLog {
         match level {
             LogLevel::Notice => tracing::info!("{msg}"),
             LogLevel::Warning => tracing::warn!("{msg}"),
+        }
+    }
+
+    fn event(&self, level: LogLevel, e: &AofEvent<'_>, msg: &str) {
+        match level {
+            LogLevel::Notice => tracing::info!(
+                aof_file = e.file,
+                offset = e.offset,
+                duration_ms = e.duration_ms,
+                aofd_event = e.name,
+                "{msg}"
+            ),
+            LogLevel::Warning => tracing::warn!(
+                aof_file = e.file,
+                offset = e.offset,
+                duration_ms = e.duration_ms,
+                aofd_event = e.name,
+                "{msg}"
+            ),
         }
     }
 }

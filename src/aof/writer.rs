@@ -55,10 +55,15 @@ use tokio::sync::watch;
 use super::file::AofFile;
 use super::fsync::{FsyncPolicy, FsyncWorker};
 use super::record::RecordEncoder;
-use super::{io_strerror, strerror, AofLogger, LogLevel};
+use super::{io_strerror, strerror, AofEvent, AofLogger, LogLevel};
 
 /// Redis's `AOF_WRITE_LOG_ERROR_RATE`: write errors are logged at most once per 30 seconds.
 const WRITE_ERROR_LOG_RATE: Duration = Duration::from_secs(30);
+
+/// An fdatasync slower than this is logged (`slow_fsync`): `everysec` promises at most about
+/// two seconds of writes at risk, and Redis warns at the same bound ("Asynchronous AOF fsync
+/// is taking too long").
+pub const SLOW_FSYNC: Duration = Duration::from_secs(2);
 
 /// Samples of the write history closer together than this are merged (keeping the older time,
 /// which only overstates the age of unsynced data).
@@ -189,6 +194,10 @@ pub struct AofWriter {
     last_error_log: Option<Instant>,
     fsync_failure: Option<FsyncFailure>,
     max_age: Duration,
+    /// fdatasync calls (successful or not) seen by the last [`Self::tick`].
+    syncs_seen: u64,
+    /// Since when the tick has seen the same fdatasync in flight, and whether that was logged.
+    slow_since: Option<(Instant, bool)>,
 }
 
 impl fmt::Debug for AofWriter {
@@ -250,6 +259,8 @@ impl AofWriter {
             last_error_log: None,
             fsync_failure: None,
             max_age: cfg.max_unsynced_age,
+            syncs_seen: 0,
+            slow_since: None,
         })
     }
 
@@ -395,8 +406,9 @@ impl AofWriter {
         if n == expected {
             self.commit(n);
             if self.write_errno.take().is_some() {
-                self.log.log(
+                self.event(
                     LogLevel::Warning,
+                    "aof_write_recovered",
                     "AOF write error looks solved, Redis can write again.",
                 );
             }
@@ -450,7 +462,63 @@ impl AofWriter {
     /// # Errors
     /// As [`Self::flush`].
     pub fn tick(&mut self) -> Result<(), AofFatal> {
+        self.watch_slow_fsync();
         self.flush()
+    }
+
+    /// Logs an fdatasync that takes longer than [`SLOW_FSYNC`]: once while it is still running
+    /// (Redis's warning), and once it is done, with how long it took.
+    fn watch_slow_fsync(&mut self) {
+        let shared = Arc::clone(self.worker.shared());
+        let seen = shared.syncs().saturating_add(shared.failures());
+        if seen != self.syncs_seen {
+            self.syncs_seen = seen;
+            self.slow_since = None;
+            let took = shared.last_latency();
+            if took >= SLOW_FSYNC {
+                let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+                self.event_with(
+                    LogLevel::Warning,
+                    "slow_fsync",
+                    Some(ms),
+                    &format!("An fdatasync of the AOF took {ms} ms (disk is busy?)."),
+                );
+            }
+        }
+        if !shared.in_flight() {
+            self.slow_since = None;
+            return;
+        }
+        match self.slow_since {
+            None => self.slow_since = Some((Instant::now(), false)),
+            Some((since, false)) if since.elapsed() >= SLOW_FSYNC => {
+                self.slow_since = Some((since, true));
+                self.event(
+                    LogLevel::Warning,
+                    "slow_fsync",
+                    "Asynchronous AOF fsync is taking too long (disk is busy?). Replies that \
+                     wait for it are delayed until it completes.",
+                );
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Logs `msg` as event `name`, with the current file and the offset written so far.
+    fn event(&self, level: LogLevel, name: &'static str, msg: &str) {
+        self.event_with(level, name, None, msg);
+    }
+
+    /// [`Self::event`] with a duration.
+    fn event_with(&self, level: LogLevel, name: &'static str, ms: Option<u64>, msg: &str) {
+        let file = self.file.name();
+        let event = AofEvent {
+            name,
+            file: file.as_deref(),
+            offset: Some(self.file_offset(self.written)),
+            duration_ms: ms,
+        };
+        self.log.event(level, &event, msg);
     }
 
     /// Applies what the fsync worker published: drops what is durable from the repair copy,
@@ -468,8 +536,9 @@ impl AofWriter {
         if let Some(f) = self.fsync_failure {
             if f.repairable && shared.error().is_none() && shared.durable() >= f.target {
                 self.fsync_failure = None;
-                self.log.log(
+                self.event(
                     LogLevel::Warning,
+                    "aof_write_recovered",
                     "AOF fsync error looks solved, the rewritten tail is durable: Redis can \
                      write again.",
                 );
@@ -517,7 +586,7 @@ impl AofWriter {
             }
             Err(e) => {
                 let msg = format!("Fail to fsync the AOF file: {}", io_strerror(&e));
-                self.log.log(LogLevel::Warning, &msg);
+                self.event(LogLevel::Warning, "aof_write_error", &msg);
                 Err(msg)
             }
         }
@@ -646,8 +715,9 @@ impl AofWriter {
         }
         let first = self.fsync_failure.is_none();
         if first {
-            self.log.log(
+            self.event(
                 LogLevel::Warning,
+                "aof_write_error",
                 &format!("Fail to fsync the AOF file: {}", strerror(errno)),
             );
         }
@@ -712,12 +782,12 @@ impl AofWriter {
             .is_none_or(|t| now.duration_since(t) >= WRITE_ERROR_LOG_RATE)
         {
             self.last_error_log = Some(now);
-            self.log.log(LogLevel::Warning, msg);
+            self.event(LogLevel::Warning, "aof_write_error", msg);
         }
     }
 
     fn fatal(&self, msg: &str) -> AofFatal {
-        self.log.log(LogLevel::Warning, msg);
+        self.event(LogLevel::Warning, "aof_write_error", msg);
         AofFatal {
             message: msg.to_string(),
         }

@@ -315,6 +315,9 @@ impl EnvSource {
                 .filter(|(k, _)| k.starts_with(ENV_PREFIX))
                 // Not a parameter: the crash point of a debug build's tests.
                 .filter(|(k, _)| !(cfg!(debug_assertions) && k == crate::server::failpoint::ENV))
+                .filter(|(k, _)| {
+                    !(cfg!(debug_assertions) && k == crate::service::journal::TEST_SOCKET_ENV)
+                })
                 .collect(),
         }
     }

@@ -196,6 +196,7 @@ async fn run(
     tokio::task::spawn_local(persist::flusher(state.clone()));
     tokio::task::spawn_local(background::supervisor(state.clone()));
     tokio::task::spawn_local(remote::serve(state.clone(), jobs));
+    tokio::task::spawn_local(crate::service::heartbeat_task());
 
     // As Redis: the listeners are up while the dataset loads (clients get -LOADING), and
     // "Ready to accept connections" comes once it is loaded.
@@ -212,6 +213,8 @@ async fn run(
             }
         }
         tracing::info!("Ready to accept connections");
+        let keys = state.borrow().dbs.iter().map(|d| d.len() as u64).sum();
+        crate::service::notify::data_ready(keys);
         std::future::pending::<i32>().await
     };
     let code = tokio::select! {
@@ -224,6 +227,7 @@ async fn run(
         state.borrow_mut().loading = false;
         return code;
     }
+    crate::service::notify::stopping();
     drain(&state).await;
     0
 }
@@ -267,11 +271,21 @@ async fn drain(state: &Rc<RefCell<ServerState>>) {
     final_save(&mut st);
     // Whatever the policy, everything appended is written and fdatasync'ed before exiting
     // (Redis's prepareForShutdown logs "Calling fsync() on the AOF file.").
+    let had_aof = st.aof.writer.is_some();
     st.aof.stop();
     if let Some(path) = &st.config.unixsocket {
         let _ = std::fs::remove_file(path);
     }
     tracing::warn!("Redis is now ready to exit, bye bye...");
+    tracing::warn!(
+        aofd_event = "shutdown",
+        "aofd is shutting down cleanly{}.",
+        if had_aof {
+            ": everything appended to the AOF was written and synced to disk first"
+        } else {
+            ""
+        }
+    );
 }
 
 /// Redis `prepareForShutdown`: stops a running child (removing its temp files), then saves the

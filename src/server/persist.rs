@@ -271,7 +271,16 @@ pub fn apply_config_change(
     if let Some(w) = srv.aof.writer.as_mut() {
         if old.appendfsync != fsync {
             w.set_policy(policy(fsync));
-            tracing::info!("appendfsync is now {}.", fsync.name());
+            let who = crate::service::requester().unwrap_or_else(|| "CONFIG SET".to_string());
+            tracing::warn!(
+                old_policy = old.appendfsync.name(),
+                fsync_policy = fsync.name(),
+                requested_by = %who,
+                aofd_event = "fsync_policy_changed",
+                "The fsync policy was changed from {} to {} by {who}.",
+                old.appendfsync.name(),
+                fsync.name()
+            );
         }
         if old.aof_timestamp_enabled != ts {
             w.set_timestamps(ts);
@@ -702,6 +711,7 @@ async fn load_in_background(
             last_log: now,
         });
     }
+    crate::service::notify::loading_started(total);
     let (tx, mut rx) = mpsc::channel(CHANNEL_DEPTH);
     let (dir, names, manifest) = (aof_dir.to_path_buf(), names.clone(), manifest.clone());
     let spawned = std::thread::Builder::new()
@@ -753,12 +763,17 @@ async fn load_in_background(
             },
             LoadMsg::Progress(done, total) => {
                 let mut st = state.borrow_mut();
+                let keys = key_count(&st);
+                crate::service::notify::loading_progress(done, total, keys);
                 if let Some(info) = st.aof.loading.as_mut() {
                     info.loaded_bytes = done;
                     info.total_bytes = total;
                     if info.last_log.elapsed() >= PROGRESS_LOG_EVERY && done < total {
                         info.last_log = Instant::now();
                         tracing::info!(
+                            aofd_event = "load_progress",
+                            bytes = done,
+                            keys,
                             "Loading the AOF: {done} of {total} bytes ({:.2}%)",
                             perc(done, total)
                         );
@@ -766,7 +781,21 @@ async fn load_in_background(
                 }
             }
             LoadMsg::Done(result) => match *result {
-                Ok(outcome) => break Ok(outcome),
+                Ok(outcome) => {
+                    let st = state.borrow();
+                    let keys = key_count(&st);
+                    let ms = st.aof.loading.as_ref().map_or(0, |i| {
+                        u64::try_from(i.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+                    });
+                    tracing::info!(
+                        aofd_event = "loaded",
+                        keys,
+                        bytes = total,
+                        duration_ms = ms,
+                        "The AOF is loaded: {keys} keys from {total} bytes in {ms} ms."
+                    );
+                    break Ok(outcome);
+                }
                 Err(e) => {
                     for line in e.log_lines() {
                         tracing::warn!("{line}");
@@ -780,6 +809,11 @@ async fn load_in_background(
     st.loading = false;
     st.aof.loading = None;
     result
+}
+
+/// Keys in every database.
+fn key_count(srv: &ServerState) -> u64 {
+    srv.dbs.iter().map(|d| d.len() as u64).sum()
 }
 
 fn perc(done: u64, total: u64) -> f64 {

@@ -43,6 +43,8 @@ const LIMIT_THRESHOLD: u32 = 3;
 const LIMIT_MAX_MINUTES: i64 = 60;
 /// Finished rewrites kept in the history.
 const HISTORY_LEN: usize = 16;
+/// How often a running rewrite's progress is logged.
+const PROGRESS_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why a rewrite started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -58,6 +60,19 @@ pub enum Trigger {
     AofEnabled,
     /// `POST /v1/rewrites` on the admin API.
     Api,
+}
+
+impl Trigger {
+    /// Who asked, for the log, when no requester was recorded.
+    fn requester(self) -> &'static str {
+        match self {
+            Trigger::Manual => "BGREWRITEAOF",
+            Trigger::Scheduled => "a scheduled BGREWRITEAOF",
+            Trigger::Automatic => "the automatic size trigger",
+            Trigger::AofEnabled => "CONFIG SET appendonly yes",
+            Trigger::Api => "the admin API",
+        }
+    }
 }
 
 /// Where a rewrite is.
@@ -156,6 +171,8 @@ struct Running {
     format: BaseFormat,
     /// `temp-<appendfilename>.incr` while turning the AOF on.
     temp_incr: Option<PathBuf>,
+    /// When progress was last logged (every [`PROGRESS_LOG_EVERY`]).
+    last_progress_log: std::time::Instant,
 }
 
 impl Default for RewriteState {
@@ -284,7 +301,15 @@ pub fn start(srv: &mut ServerState, trigger: Trigger) -> Result<(), StartError> 
             return Err(StartError::Failed);
         }
     };
-    tracing::info!("Background append only file rewriting started by pid {pid}");
+    let keys_total = srv.background.child.as_ref().map_or(0, |c| c.keys_total);
+    let who = crate::service::requester().unwrap_or_else(|| trigger.requester().to_string());
+    tracing::info!(
+        rewrite_id = srv.rewrite.next_id,
+        keys = keys_total,
+        requested_by = %who,
+        aofd_event = "rewrite_started",
+        "Background append only file rewriting started by pid {pid}"
+    );
     let rw = &mut srv.rewrite;
     rw.scheduled = false;
     let record = RewriteRecord {
@@ -294,7 +319,7 @@ pub fn start(srv: &mut ServerState, trigger: Trigger) -> Result<(), StartError> 
         pid,
         started_unix_ms: super::state::now_ms(),
         keys_done: 0,
-        keys_total: srv.background.child.as_ref().map_or(0, |c| c.keys_total),
+        keys_total,
         bytes: 0,
         cow_bytes: 0,
         fork_usec: srv.background.latest_fork_usec,
@@ -308,6 +333,7 @@ pub fn start(srv: &mut ServerState, trigger: Trigger) -> Result<(), StartError> 
         record,
         format: job.format.base_format(),
         temp_incr,
+        last_progress_log: std::time::Instant::now(),
     });
     Ok(())
 }
@@ -433,6 +459,20 @@ pub fn progress(srv: &mut ServerState) {
     r.bytes = c.bytes;
     r.cow_bytes = c.cow;
     let record = r.clone();
+    if running.last_progress_log.elapsed() >= PROGRESS_LOG_EVERY {
+        running.last_progress_log = std::time::Instant::now();
+        tracing::info!(
+            rewrite_id = record.id,
+            keys = record.keys_done,
+            bytes = record.bytes,
+            aofd_event = "rewrite_progress",
+            "AOF rewrite {}: {} of {} keys written so far ({} bytes).",
+            record.id,
+            record.keys_done,
+            record.keys_total,
+            record.bytes
+        );
+    }
     srv.rewrite.publish(&record);
 }
 
@@ -466,7 +506,15 @@ pub fn done(srv: &mut ServerState, child: ActiveChild, exit: Exit) {
             srv.rewrite.consecutive_failures = 0;
             running.record.base_file = Some(base.clone());
             running.record.phase = Phase::Succeeded;
-            tracing::info!("Background AOF rewrite finished successfully");
+            tracing::info!(
+                rewrite_id = running.record.id,
+                aof_file = %base,
+                keys = child.keys_done,
+                bytes = child.bytes,
+                duration_ms = elapsed_ms(&child),
+                aofd_event = "rewrite_finished",
+                "Background AOF rewrite finished successfully"
+            );
         }
         Err(_) if killed => running.record.phase = Phase::Killed,
         Err(e) => {
@@ -475,9 +523,22 @@ pub fn done(srv: &mut ServerState, child: ActiveChild, exit: Exit) {
             srv.rewrite.failures += 1;
             running.record.phase = Phase::Failed;
             running.record.error = Some(e.clone());
+            tracing::warn!(
+                rewrite_id = running.record.id,
+                duration_ms = elapsed_ms(&child),
+                aofd_event = "rewrite_failed",
+                "AOF rewrite {} failed: {e}. The AOF files are unchanged; the next rewrite \
+                 tries again.",
+                running.record.id
+            );
         }
     }
     finish(srv, &child, running);
+}
+
+/// How long the child has run, in milliseconds.
+fn elapsed_ms(child: &ActiveChild) -> u64 {
+    u64::try_from(child.started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What every end of a rewrite does: temp files, a failed start of the AOF, timings, history.
