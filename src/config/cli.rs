@@ -33,6 +33,9 @@ Usage: aofd [/path/to/redis.conf | /path/to/aofd.toml] [options]
        aofd --check-config [/path/to/config] [options]
        aofd check-aof [--fix] [--yes] [--truncate-to-timestamp T] <manifest|file>
        aofd restore <backup.tar|-> --dir <dir> [--force]
+       aofd migrate --dir <dir> [--dry-run] [--config <file>] [options]
+       aofd import <dump.rdb|appendonly.aof|appendonlydir> --dir <dir> [--config <file>]
+       aofd migrate-config <redis.conf>
        aofd -v or --version
        aofd -h or --help
 
@@ -40,12 +43,36 @@ The configuration file is TOML when its name ends in .toml, and redis.conf synta
 Options are configuration parameters with Redis's names, which override the file and the
 AOFD_<NAME> environment variables (AOFD_PORT, AOFD_PROTO_MAX_BULK_LEN, ...).
 
+Server:
+  --check-config       validate the configuration (file, environment, options) and exit 0 if
+                       it is valid, 1 with the offending key, value and origin if not
+  -v, --version        print the version and exit
+  -h, --help           print this help and exit
+  Signals: SIGTERM/SIGINT shut down (final fsync), SIGHUP re-reads the configuration file.
+
+Subcommands (each takes --help, except check-aof, which takes Redis's redis-check-aof syntax):
+  check-aof            check a multi-part AOF (its manifest) or a single AOF file, as
+                       redis-check-aof does; --fix truncates it to the last valid command
+                       (asks first, --yes answers), --truncate-to-timestamp T cuts at the
+                       #TS annotation T; exit 0 when valid
+  restore              restore a backup from the admin API (GET /v1/backup) into --dir,
+                       checking every SHA-256 first; - reads it from standard input; --force
+                       restores into a non-empty directory
+  migrate              apply pending data-directory migrations (a Redis 6 appendonly.aof, a
+                       lone dump.rdb) to --dir; --dry-run only prints the plan
+  import               build a new data directory --dir from a Redis RDB file, single-file AOF
+                       or AOF directory
+  migrate-config       print an aofd.toml equivalent to a redis.conf
+
 Examples:
        aofd (run with the built-in defaults: 127.0.0.1:6379, dir ./data)
        aofd /etc/aofd/aofd.toml
        aofd /etc/redis/redis.conf --port 7777 --daemonize no
        aofd --port 7777 --save \"900 1\" --loglevel verbose
        aofd --check-config /etc/aofd/aofd.toml
+       aofd check-aof /var/lib/aofd/appendonlydir/appendonly.aof.manifest
+       curl -H \"Authorization: Bearer $(cat /etc/aofd/admin.token)\" \\
+           http://127.0.0.1:8379/v1/backup | aofd restore - --dir /srv/aofd-restored
 ",
         version = env!("CARGO_PKG_VERSION")
     )
