@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use admin_support::aof_support::{dump, encode, Val, AOFD};
-use admin_support::{free_port, Admin, Conn, Proc};
+use admin_support::{Admin, Conn, Proc};
 
 /// Runs `aofd restore <tar> --dir <dir> [extra]`.
 fn restore(tar: &Path, dir: &Path, extra: &[&str]) -> Output {
@@ -544,40 +544,7 @@ fn the_aof_format_loads_as_one_file() {
 
 /// Starts redis-server 7.0 on `dir` with `appendonly yes` and waits until it answers PING.
 fn redis_server(dir: &Path) -> Proc {
-    let port = free_port();
-    let args: Vec<String> = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-        "--appendonly",
-        "yes",
-        "--save",
-        "",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let mut p = Proc::spawn("redis-server", &args, dir, port, "redis.log");
-    let start = Instant::now();
-    loop {
-        if let Ok(mut c) = Conn::try_connect(port, Duration::from_millis(100)) {
-            if c.try_call(&["PING"])
-                .is_ok_and(|v| v == Val::Status("PONG".into()))
-            {
-                return p;
-            }
-        }
-        assert!(p.alive(), "redis-server exited:\n{}", p.log_text());
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "redis-server not ready:\n{}",
-            p.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    admin_support::aof_support::redis_server(dir, &["--appendonly", "yes"])
 }
 
 /// Builds a tar from `members` with the library's header writer.

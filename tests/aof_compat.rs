@@ -12,9 +12,9 @@ mod aof_support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aof_support::{decode_aof, dump, free_port, mask_ms, Conn, Proc, Val, AOFD};
+use aof_support::{decode_aof, dump, mask_ms, Conn, Proc, Val, AOFD};
 
 fn enabled() -> bool {
     if std::env::var("AOFD_DIFFERENTIAL").is_ok_and(|v| v == "1") {
@@ -26,44 +26,10 @@ fn enabled() -> bool {
 
 /// Starts redis-server 7.0 on `dir` with a RESP-format AOF and waits until it answers PING.
 fn redis_server(dir: &Path) -> Proc {
-    let port = free_port();
-    let args: Vec<String> = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-        "--appendonly",
-        "yes",
-        "--aof-use-rdb-preamble",
-        "no",
-        "--save",
-        "",
-        "--enable-debug-command",
-        "yes",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let mut p = Proc::spawn("redis-server", &args, dir, port, "redis.log");
-    let start = Instant::now();
-    loop {
-        if let Ok(mut c) = Conn::try_connect(port, Duration::from_millis(100)) {
-            if c.try_call(&["PING"])
-                .is_ok_and(|v| v == Val::Status("PONG".into()))
-            {
-                return p;
-            }
-        }
-        assert!(p.alive(), "redis-server exited:\n{}", p.log_text());
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "redis-server not ready:\n{}",
-            p.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    aof_support::redis_server(
+        dir,
+        &["--appendonly", "yes", "--aof-use-rdb-preamble", "no"],
+    )
 }
 
 /// Stops a server with SHUTDOWN (both fsync the AOF) and waits for it to exit.

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aof_support::{aof_dir, dump, free_port, Conn, Proc, Val, AOFD};
+use aof_support::{aof_dir, dump, free_port, redis_server, Conn, Proc, Val, AOFD};
 
 /// The dataset every fixture holds (see `migrations/generate-fixtures.sh`): keys whose TTL has
 /// passed are absent.
@@ -712,39 +712,6 @@ fn differential() -> bool {
     }
     println!("migration differential test skipped: set AOFD_DIFFERENTIAL=1 (needs redis-server)");
     false
-}
-
-/// Starts redis-server 7.0 in `dir` and waits until it answers PING.
-fn redis_server(dir: &Path, extra: &[&str]) -> Proc {
-    let port = free_port();
-    let mut args: Vec<String> = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-        "--save",
-        "",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let mut p = Proc::spawn("redis-server", &args, dir, port, "redis.log");
-    let t = Instant::now();
-    loop {
-        if let Ok(mut c) = Conn::try_connect(port, Duration::from_millis(100)) {
-            if c.try_call(&["PING"])
-                .is_ok_and(|v| v == Val::Status("PONG".into()))
-            {
-                return p;
-            }
-        }
-        assert!(p.alive(), "redis-server exited:\n{}", p.log_text());
-        assert!(t.elapsed() < LIMIT, "redis-server not ready");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Puts an input into an empty data directory.

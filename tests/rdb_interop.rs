@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aof_support::{aof_dir, cmd, dump, free_port, pipeline, with_items, Conn, Proc, Val};
+use aof_support::{aof_dir, cmd, dump, pipeline, redis_server, with_items, Conn, Proc, Val};
 
 fn enabled() -> bool {
     if std::env::var("AOFD_DIFFERENTIAL").is_ok_and(|v| v == "1") {
@@ -27,46 +27,6 @@ fn enabled() -> bool {
          redis-check-rdb and redis-check-aof 7.0)"
     );
     false
-}
-
-/// Starts redis-server 7.0 in `dir` (no save points, DEBUG allowed, then `extra`) and waits
-/// until it answers PING (so its dataset is loaded).
-fn redis_server(dir: &Path, extra: &[&str]) -> Proc {
-    let port = free_port();
-    let mut args: Vec<String> = [
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-        "--save",
-        "",
-        "--enable-debug-command",
-        "yes",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let mut p = Proc::spawn("redis-server", &args, dir, port, "redis.log");
-    let start = Instant::now();
-    loop {
-        if let Ok(mut c) = Conn::try_connect(port, Duration::from_millis(100)) {
-            if c.try_call(&["PING"])
-                .is_ok_and(|v| v == Val::Status("PONG".into()))
-            {
-                return p;
-            }
-        }
-        assert!(p.alive(), "redis-server exited:\n{}", p.log_text());
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "redis-server not ready:\n{}",
-            p.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// SHUTDOWN with `args`; waits for the exit.

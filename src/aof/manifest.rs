@@ -628,9 +628,9 @@ pub fn open_new_incr(
     Ok((name, path))
 }
 
-/// Writes `name` in `dir` through `temp-<name>`, fdatasync and rename. The directory itself is
-/// synced by the manifest persist that follows.
-fn write_file_atomically(dir: &Path, name: &str, contents: &[u8]) -> io::Result<()> {
+/// Writes `name` in `dir` through `temp-<name>`, fdatasync and rename. The caller syncs the
+/// directory (the manifest persist does; so do the other small files written this way).
+pub fn write_file_atomically(dir: &Path, name: &str, contents: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!("{}{name}", super::names::TEMP_PREFIX));
     let mut f = OpenOptions::new()
         .write(true)

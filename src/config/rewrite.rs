@@ -179,8 +179,8 @@ pub fn repr(bytes: &[u8]) -> String {
     out
 }
 
-/// A TOML basic string.
-fn toml_string(bytes: &[u8]) -> String {
+/// A TOML basic string (also used by `aofd migrate-config`).
+pub(crate) fn toml_string(bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');

@@ -4,7 +4,6 @@
 //! (see `config::load`), so an explicit choice at launch still wins. It is redis.conf syntax,
 //! one directive per line, with a header saying who writes it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::RUNTIME_FILE;
@@ -39,12 +38,7 @@ pub fn record(dir: &Path, name: &str, value: &str) -> std::io::Result<PathBuf> {
         }
     }
     text.push_str(&format!("{name} {value}\n"));
-    let temp = dir.join(format!("{RUNTIME_FILE}.tmp"));
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temp, &path)?;
+    crate::aof::manifest::write_file_atomically(dir, RUNTIME_FILE, text.as_bytes())?;
     crate::aof::manifest::fsync_dir(dir)?;
     Ok(path)
 }

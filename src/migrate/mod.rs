@@ -28,13 +28,12 @@ pub mod m0002_dump_rdb;
 pub mod redis_conf;
 
 use std::fmt;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::aof::manifest::{fsync_dir, AofManifest, ManifestError};
-use crate::aof::names::{AofNames, BaseFormat, TEMP_PREFIX};
+use crate::aof::manifest::{fsync_dir, write_file_atomically, AofManifest, ManifestError};
+use crate::aof::names::{AofNames, BaseFormat};
 use crate::aof::{io_strerror, AofLogger, LogLevel};
 use crate::config::Config;
 use crate::server::failpoint;
@@ -233,25 +232,11 @@ pub fn recorded_version(layout: &Layout) -> Result<u32, MigrateError> {
 /// # Errors
 /// Writing, syncing or renaming failed.
 pub fn record_version(layout: &Layout, version: u32) -> io::Result<()> {
-    let tmp = layout
-        .aof_dir
-        .join(format!("{TEMP_PREFIX}{}", layout.marker_name()));
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .open(&tmp)?;
-    f.write_all(
-        format!(
-            "# aofd data-directory format (see migrations/README.md); redis-server ignores it.\n\
-             version {version}\n"
-        )
-        .as_bytes(),
-    )?;
-    f.sync_data()?;
-    drop(f);
-    fs::rename(&tmp, layout.marker_path())?;
+    let text = format!(
+        "# aofd data-directory format (see migrations/README.md); redis-server ignores it.\n\
+         version {version}\n"
+    );
+    write_file_atomically(&layout.aof_dir, &layout.marker_name(), text.as_bytes())?;
     fsync_dir(&layout.aof_dir)
 }
 

@@ -472,6 +472,47 @@ pub fn pipeline(c: &mut Conn, cmds: &[Vec<String>]) {
     }
 }
 
+/// Starts redis-server 7.0 in `dir` (no save points, DEBUG allowed, then `extra`, whose later
+/// values win as on Redis's command line) and waits until it answers PING, so its dataset is
+/// loaded.
+pub fn redis_server(dir: &Path, extra: &[&str]) -> Proc {
+    let port = free_port();
+    let mut args: Vec<String> = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        dir.to_str().expect("utf-8"),
+        "--save",
+        "",
+        "--enable-debug-command",
+        "yes",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut p = Proc::spawn("redis-server", &args, dir, port, "redis.log");
+    let start = Instant::now();
+    loop {
+        if let Ok(mut c) = Conn::try_connect(port, Duration::from_millis(100)) {
+            if c.try_call(&["PING"])
+                .is_ok_and(|v| v == Val::Status("PONG".into()))
+            {
+                return p;
+            }
+        }
+        assert!(p.alive(), "redis-server exited:\n{}", p.log_text());
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "redis-server not ready:\n{}",
+            p.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A command as owned strings.
 pub fn cmd(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
