@@ -9,12 +9,11 @@
 mod aof_support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aof_support::{aof_dir, cmd, decode_aof, dump, pipeline, read_aof, Conn, Proc, Val, AOFD};
+use aof_support::{aof_dir, cmd, decode_aof, dump, pipeline, read_aof, Conn, Proc, Val};
 
 /// How long any awaited condition may take on a loaded 2-core machine.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -184,51 +183,7 @@ fn digest(c: &mut Conn) -> String {
 
 /// Starts aofd like [`Proc::aofd`], with extra environment variables.
 fn aofd_with_env(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Proc {
-    let port = aof_support::free_port();
-    let log = dir.join("aofd.log");
-    let log_start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .expect("log");
-    let err = out.try_clone().expect("log");
-    let mut cmd = Command::new(AOFD);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AOFD_") {
-            cmd.env_remove(name);
-        }
-    }
-    let port_s = port.to_string();
-    let mut args = vec![
-        "--port",
-        &port_s,
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-        "--appendonly",
-        "yes",
-        "--enable-debug-command",
-        "yes",
-    ];
-    args.extend_from_slice(extra);
-    let child = cmd
-        .args(&args)
-        .envs(env.iter().copied())
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("aofd starts");
-    let mut p = Proc {
-        child: Some(child),
-        port,
-        dir: dir.to_path_buf(),
-        log,
-        log_start,
-    };
+    let mut p = Proc::aofd_env_nowait(dir, extra, env);
     p.wait_log("Ready to accept connections", LIMIT);
     p
 }

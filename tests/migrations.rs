@@ -85,54 +85,9 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Starts aofd (appendonly yes, no save points) with `env` set (the harness's own `AOFD_*`
 /// variables removed); does not wait.
 fn spawn(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Proc {
-    let port = free_port();
-    std::fs::create_dir_all(dir).expect("dir");
-    let log = dir.join("aofd.log");
-    let log_start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .expect("log");
-    let err = out.try_clone().expect("log");
-    let mut cmd = Command::new(AOFD);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("AOFD_") {
-            cmd.env_remove(name);
-        }
-    }
-    let port_s = port.to_string();
-    let mut args = vec![
-        "--port",
-        &port_s,
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        dir.to_str().expect("utf-8"),
-        "--appendonly",
-        "yes",
-        "--save",
-        "",
-        "--admin-listen",
-        "",
-    ];
+    let mut args = vec!["--save", ""];
     args.extend_from_slice(extra);
-    let child = cmd
-        .args(&args)
-        .envs(env.iter().copied())
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("spawn aofd");
-    Proc {
-        child: Some(child),
-        port,
-        dir: dir.to_path_buf(),
-        log,
-        log_start,
-    }
+    Proc::aofd_env_nowait(dir, &args, env)
 }
 
 fn start(dir: &Path, extra: &[&str]) -> Proc {

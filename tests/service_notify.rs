@@ -12,7 +12,6 @@ use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -83,47 +82,8 @@ fn has(d: &str, line: &str) -> bool {
 /// Starts aofd in `cwd` with `args`, the environment `env` (and none of systemd's variables
 /// inherited from the test's own environment), output appended to `<cwd>/aofd.log`.
 fn spawn(cwd: &Path, port: u16, args: &[String], env: &[(&str, String)]) -> Proc {
-    let log = cwd.join("aofd.log");
-    let log_start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .expect("log file");
-    let err = out.try_clone().expect("log file");
-    let mut command = Command::new(AOFD);
-    for (name, _) in std::env::vars_os() {
-        let name_text = name.to_string_lossy();
-        if name_text.starts_with("AOFD_")
-            || [
-                "NOTIFY_SOCKET",
-                "WATCHDOG_USEC",
-                "WATCHDOG_PID",
-                "JOURNAL_STREAM",
-            ]
-            .contains(&name_text.as_ref())
-        {
-            command.env_remove(name);
-        }
-    }
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let child = command
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("start aofd");
-    Proc {
-        child: Some(child),
-        port,
-        dir: cwd.to_path_buf(),
-        log,
-        log_start,
-    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Proc::spawn_env(AOFD, args, &env, cwd, port, "aofd.log")
 }
 
 /// Sends `signal` to the process.

@@ -43,6 +43,20 @@ pub struct Proc {
 impl Proc {
     /// Starts `program` with `args`, output appended to `<dir>/<log_name>`. Does not wait.
     pub fn spawn(program: &str, args: &[String], dir: &Path, port: u16, log_name: &str) -> Proc {
+        Self::spawn_env(program, args, &[], dir, port, log_name)
+    }
+
+    /// [`Self::spawn`] with the variables `env` set. The harness's own `AOFD_*` switches
+    /// (`AOFD_CRASH_CYCLES`...), which aofd would read as configuration, and systemd's
+    /// variables are not inherited: only `env` gives them.
+    pub fn spawn_env(
+        program: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+        dir: &Path,
+        port: u16,
+        log_name: &str,
+    ) -> Proc {
         std::fs::create_dir_all(dir).expect("dir");
         let log = dir.join(log_name);
         let log_start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
@@ -53,14 +67,19 @@ impl Proc {
             .expect("log file");
         let err = out.try_clone().expect("log file");
         let mut cmd = Command::new(program);
-        // The harness's own AOFD_* switches (AOFD_CRASH_CYCLES...) would be read by aofd as
-        // configuration.
         for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("AOFD_") {
+            let text = name.to_string_lossy();
+            let systemd = [
+                "NOTIFY_SOCKET",
+                "WATCHDOG_USEC",
+                "WATCHDOG_PID",
+                "JOURNAL_STREAM",
+            ];
+            if text.starts_with("AOFD_") || systemd.contains(&text.as_ref()) {
                 cmd.env_remove(name);
             }
         }
-        cmd.args(args);
+        cmd.args(args).envs(env.iter().copied());
         // The admin API's default port would collide between tests run in parallel; the
         // admin tests choose their own.
         if program == AOFD && !args.iter().any(|a| a == "--admin-listen") {
@@ -92,6 +111,11 @@ impl Proc {
 
     /// Starts aofd without waiting for it.
     pub fn aofd_nowait(dir: &Path, extra: &[&str]) -> Proc {
+        Self::aofd_env_nowait(dir, extra, &[])
+    }
+
+    /// [`Self::aofd_nowait`] with the environment variables `env`.
+    pub fn aofd_env_nowait(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Proc {
         let port = free_port();
         let mut args: Vec<String> = [
             "--port",
@@ -109,7 +133,7 @@ impl Proc {
         .map(|s| s.to_string())
         .collect();
         args.extend(extra.iter().map(|s| s.to_string()));
-        Proc::spawn(AOFD, &args, dir, port, "aofd.log")
+        Proc::spawn_env(AOFD, &args, env, dir, port, "aofd.log")
     }
 
     /// The process id.
