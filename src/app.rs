@@ -190,10 +190,13 @@ fn run_with(loaded: Loaded, cli: Option<&config::CommandLine>) -> i32 {
             return 1;
         }
     }
-    let admin = match admin_config(&config) {
+    let admin = match admin_config(&config).and_then(crate::admin::bind) {
         Ok(admin) => admin,
         Err(e) => {
             tracing::warn!("{e}");
+            if let Some(path) = &pidfile {
+                let _ = std::fs::remove_file(path);
+            }
             return 1;
         }
     };
@@ -204,7 +207,7 @@ fn run_with(loaded: Loaded, cli: Option<&config::CommandLine>) -> i32 {
             ephemeral_port: false,
         },
     ) {
-        Ok(running) => match crate::admin::start(admin, running.data.clone()) {
+        Ok(running) => match admin.map(|a| a.serve(running.data.clone())).transpose() {
             Ok(admin) => {
                 crate::service::notify::admin_ready();
                 if let Err(e) = crate::service::start(running.data.clone(), reloader) {

@@ -230,6 +230,9 @@ fn a_busy_admin_port_or_a_bad_address_stops_startup_with_its_name() {
         "{}",
         p.log_text()
     );
+    // Bound before the data thread starts: nothing was loaded, so nothing is saved.
+    assert!(!p.log_text().contains("Saving the final RDB snapshot"));
+    assert!(!tmp.path().join("dump.rdb").exists());
     let mut p = admin_support::Proc::aofd_nowait(tmp.path(), &["--admin-listen", "localhost"]);
     let status = p
         .wait_exit(std::time::Duration::from_secs(20))

@@ -114,11 +114,19 @@ enum StdListener {
     Unix(std::os::unix::net::UnixListener, PathBuf),
 }
 
-/// Binds the admin listeners and starts the admin thread. `None` when `admin-listen` is empty.
+/// The admin listeners, bound and not yet served.
+pub struct Bound {
+    listeners: Vec<StdListener>,
+    addrs: Vec<BoundAddr>,
+    config: AdminConfig,
+}
+
+/// Binds the admin listeners, before the data thread starts, so a taken port stops the
+/// startup before anything else happens. `None` when `admin-listen` is empty.
 ///
 /// # Errors
-/// A message naming the address that could not be bound, or the thread that could not start.
-pub fn start(config: AdminConfig, data: DataHandle) -> Result<Option<AdminServer>, String> {
+/// A message naming the address that could not be bound.
+pub fn bind(config: AdminConfig) -> Result<Option<Bound>, String> {
     if config.listen.is_empty() {
         return Ok(None);
     }
@@ -143,31 +151,50 @@ pub fn start(config: AdminConfig, data: DataHandle) -> Result<Option<AdminServer
             listeners.push(StdListener::Tcp(listener));
         }
     }
-    for addr in &addrs {
-        match addr {
-            BoundAddr::Tcp(a) => tracing::info!("Admin API listening on http://{a}"),
-            BoundAddr::Unix(p) => tracing::info!("Admin API listening on unix:{}", p.display()),
-        }
-    }
-    let shutdown = CancellationToken::new();
-    let state = AppState {
-        data,
-        token: Arc::new(config.token),
-        shutdown: shutdown.clone(),
-        dir: config.dir,
-    };
-    metrics::install();
-    let app = router(state, config.metrics_auth);
-    let stop = shutdown.clone();
-    let thread = std::thread::Builder::new()
-        .name("aofd-admin".to_string())
-        .spawn(move || serve(listeners, app, stop))
-        .map_err(|e| format!("Can't start the admin API thread: {e}"))?;
-    Ok(Some(AdminServer {
+    Ok(Some(Bound {
+        listeners,
         addrs,
-        shutdown,
-        thread: Some(thread),
+        config,
     }))
+}
+
+impl Bound {
+    /// Starts the admin thread serving the bound listeners.
+    ///
+    /// # Errors
+    /// The thread could not start.
+    pub fn serve(self, data: DataHandle) -> Result<AdminServer, String> {
+        let Bound {
+            listeners,
+            addrs,
+            config,
+        } = self;
+        for addr in &addrs {
+            match addr {
+                BoundAddr::Tcp(a) => tracing::info!("Admin API listening on http://{a}"),
+                BoundAddr::Unix(p) => tracing::info!("Admin API listening on unix:{}", p.display()),
+            }
+        }
+        let shutdown = CancellationToken::new();
+        let state = AppState {
+            data,
+            token: Arc::new(config.token),
+            shutdown: shutdown.clone(),
+            dir: config.dir,
+        };
+        metrics::install();
+        let app = router(state, config.metrics_auth);
+        let stop = shutdown.clone();
+        let thread = std::thread::Builder::new()
+            .name("aofd-admin".to_string())
+            .spawn(move || serve(listeners, app, stop))
+            .map_err(|e| format!("Can't start the admin API thread: {e}"))?;
+        Ok(AdminServer {
+            addrs,
+            shutdown,
+            thread: Some(thread),
+        })
+    }
 }
 
 /// Every route: the public ones, then those behind the token.

@@ -168,9 +168,6 @@ pub fn redis_args(port: u16, dir: &Path) -> Vec<String> {
         "yes".into(),
         "--dir".into(),
         dir.display().to_string(),
-        // Parallel tests would collide on the admin API's default port.
-        "--admin-listen".into(),
-        String::new(),
     ]
 }
 
@@ -183,5 +180,8 @@ pub fn aofd_args(port: u16, dir: &Path) -> Vec<String> {
         "yes".into(),
         "--dir".into(),
         dir.display().to_string(),
+        // Parallel tests would collide on the admin API's default port.
+        "--admin-listen".into(),
+        String::new(),
     ]
 }
