@@ -88,38 +88,37 @@ fn enter_dir(config: &mut Config) -> Result<(), String> {
     Ok(())
 }
 
-/// The admin API's settings, with its token read (or generated and logged).
+/// The admin API's settings, with its token read (or generated and logged); `None` when
+/// `admin-listen` is empty.
 ///
 /// # Errors
 /// The token file named by `admin-token-file` can't be read, or the generated one written.
-fn admin_config(config: &Config) -> Result<crate::admin::AdminConfig, String> {
+fn admin_config(config: &Config) -> Result<Option<crate::admin::AdminConfig>, String> {
+    if config.admin_listen.is_empty() {
+        return Ok(None);
+    }
     let dir = PathBuf::from(&config.dir);
-    let token = if config.admin_listen.is_empty() {
-        crate::admin::auth::Token::from_secret("")
-    } else {
-        let token = crate::admin::auth::Token::load(config.admin_token_file.as_deref(), &dir)?;
-        if token.generated {
-            tracing::warn!(
-                file = %token.path.display(),
-                "Generated an admin API token in {} (mode 0600); send it as \
-                 `Authorization: Bearer <token>`.",
-                token.path.display()
-            );
-        } else if token.world_readable() {
-            tracing::warn!(
-                file = %token.path.display(),
-                "The admin token file {} is readable by every user; chmod o-r it.",
-                token.path.display()
-            );
-        }
-        token
-    };
-    Ok(crate::admin::AdminConfig {
+    let token = crate::admin::auth::Token::load(config.admin_token_file.as_deref(), &dir)?;
+    if token.generated {
+        tracing::warn!(
+            file = %token.path.display(),
+            "Generated an admin API token in {} (mode 0600); send it as \
+             `Authorization: Bearer <token>`.",
+            token.path.display()
+        );
+    } else if token.world_readable() {
+        tracing::warn!(
+            file = %token.path.display(),
+            "The admin token file {} is readable by every user; chmod o-r it.",
+            token.path.display()
+        );
+    }
+    Ok(Some(crate::admin::AdminConfig {
         listen: config.admin_listen.clone(),
         token,
         metrics_auth: config.admin_metrics_auth,
         dir,
-    })
+    }))
 }
 
 /// Runs the daemon with a loaded configuration until it is shut down. Returns the exit code.
@@ -190,7 +189,7 @@ fn run_with(loaded: Loaded, cli: Option<&config::CommandLine>) -> i32 {
             return 1;
         }
     }
-    let admin = match admin_config(&config).and_then(crate::admin::bind) {
+    let admin = match admin_config(&config).and_then(|c| c.map(crate::admin::bind).transpose()) {
         Ok(admin) => admin,
         Err(e) => {
             tracing::warn!("{e}");

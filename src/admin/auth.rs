@@ -41,15 +41,6 @@ impl std::fmt::Debug for Token {
 }
 
 impl Token {
-    /// A token with a known secret (tests, embedding programs).
-    pub fn from_secret(secret: &str) -> Token {
-        Token {
-            secret: secret.as_bytes().to_vec(),
-            path: PathBuf::new(),
-            generated: false,
-        }
-    }
-
     /// Reads the token from `file`, or from `admin.token` in `dir`, generating that one if it
     /// does not exist.
     ///

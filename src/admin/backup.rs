@@ -235,26 +235,23 @@ fn take_cut(st: &mut ServerState) -> Result<Cut, ApiError> {
     if let Some(reason) = writer.misconf() {
         return Err(write_error(reason));
     }
-    if let Err(fatal) = writer.flush() {
-        // Under `always` this is fatal: the flusher repeats the flush and exits the process
-        // the way every other fatal AOF error does.
-        aof.request_flush();
-        return Err(write_error(fatal.message));
-    }
+    // The flusher's own path: under `always` a failed write exits the process as every other
+    // fatal AOF error does; otherwise the error shows in `misconf`.
+    aof.flush();
+    let Some(writer) = aof.writer.as_mut() else {
+        return Err(ApiError::unavailable(
+            "aof_off",
+            "The AOF is not open, so there is nothing to back up.",
+        ));
+    };
     if let Some(reason) = writer.misconf() {
         return Err(write_error(reason));
-    }
-    if writer.buffered() != 0 {
-        return Err(write_error(
-            "the AOF buffer could not be written".to_string(),
-        ));
     }
     let stream_offset = writer.appended_end();
     let last_len = writer.file_size();
     writer.request_sync();
     let progress = writer.subscribe();
-    let durable = writer.stats().durable;
-    aof.flushed.send_modify(|n| *n = n.wrapping_add(1));
+    let durable = writer.durable();
 
     let last_incr = aof.manifest.last_incr().map(|i| i.name.clone());
     let mut files = Vec::new();
@@ -315,7 +312,7 @@ fn durable_now(st: &mut ServerState, target: u64) -> Result<u64, ApiError> {
             format!("The AOF could not be made durable up to the backup's cut: {reason}"),
         ));
     }
-    let durable = writer.stats().durable;
+    let durable = writer.durable();
     if durable < target {
         writer.request_sync();
     }

@@ -122,14 +122,11 @@ pub struct Bound {
 }
 
 /// Binds the admin listeners, before the data thread starts, so a taken port stops the
-/// startup before anything else happens. `None` when `admin-listen` is empty.
+/// startup before anything else happens.
 ///
 /// # Errors
 /// A message naming the address that could not be bound.
-pub fn bind(config: AdminConfig) -> Result<Option<Bound>, String> {
-    if config.listen.is_empty() {
-        return Ok(None);
-    }
+pub fn bind(config: AdminConfig) -> Result<Bound, String> {
     let mut listeners = Vec::new();
     let mut addrs = Vec::new();
     for entry in &config.listen {
@@ -151,11 +148,11 @@ pub fn bind(config: AdminConfig) -> Result<Option<Bound>, String> {
             listeners.push(StdListener::Tcp(listener));
         }
     }
-    Ok(Some(Bound {
+    Ok(Bound {
         listeners,
         addrs,
         config,
-    }))
+    })
 }
 
 impl Bound {

@@ -23,7 +23,6 @@ use tokio::sync::watch;
 
 use super::error::ApiError;
 use super::{AppState, Requester};
-use crate::server::background::ChildKind;
 use crate::server::rewrite::{self, CancelError, Phase, RewriteRecord, StartError, Trigger};
 
 /// The routes of this module (all behind the token).
@@ -243,17 +242,7 @@ async fn cancel(
     let Requester(who) = requester;
     let result = app
         .data
-        .run(move |st| {
-            let r = rewrite::cancel(st, id);
-            if r.is_ok() {
-                tracing::warn!(
-                    rewrite_id = id,
-                    requested_by = %who,
-                    "AOF rewrite {id} was cancelled by {who}."
-                );
-            }
-            r
-        })
+        .run(move |st| crate::service::with_requester(&who, || rewrite::cancel(st, id)))
         .await?;
     match result {
         Ok(record) => Ok(Json(View::from(&record))),
@@ -366,9 +355,4 @@ async fn events(
     })
     .take_until(app.shutdown.clone().cancelled_owned());
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
-}
-
-/// Whether a rewrite child runs (used by health and metrics).
-pub fn running(st: &crate::server::state::ServerState) -> bool {
-    st.background.running(ChildKind::AofRewrite)
 }

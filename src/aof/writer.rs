@@ -285,6 +285,12 @@ impl AofWriter {
         self.appended_end()
     }
 
+    /// Stream offset up to which everything is fdatasync'ed (D), without gathering the rest of
+    /// [`Self::stats`].
+    pub fn durable(&self) -> u64 {
+        self.worker.shared().durable()
+    }
+
     /// Stream offset just past everything appended so far.
     pub fn appended_end(&self) -> u64 {
         self.written + self.buf.len() as u64

@@ -750,7 +750,13 @@ pub fn cancel(srv: &mut ServerState, id: u64) -> Result<RewriteRecord, CancelErr
     let Some(child) = srv.background.kill(ChildKind::AofRewrite) else {
         return Err(CancelError::Unknown);
     };
-    tracing::warn!("Cancelling the AOF rewrite {id} (child {}).", child.pid);
+    let who = crate::service::requester().unwrap_or_else(|| "an operator".to_string());
+    tracing::warn!(
+        rewrite_id = id,
+        requested_by = %who,
+        "Cancelling the AOF rewrite {id} (child {}) at the request of {who}.",
+        child.pid
+    );
     let Some(mut running) = srv.rewrite.running.take() else {
         return Err(CancelError::Unknown);
     };
